@@ -1,0 +1,66 @@
+"""Where the database is and how to talk to it.
+
+With ``DATABASE_URL`` set, that database is used as is. Without it, the embedded cluster is
+started on demand, so every command "just works" on a fresh checkout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from cartographie.embedded import EmbeddedCluster
+from cartographie.settings import Settings, get_settings
+
+
+def embedded_cluster(settings: Settings) -> EmbeddedCluster:
+    return EmbeddedCluster(
+        base_dir=settings.resolved_embedded_dir,
+        database=settings.embedded_database,
+        os_user=settings.embedded_os_user,
+    )
+
+
+def normalise_url(url: str) -> str:
+    """Accept the ``postgres://`` and ``postgresql://`` forms and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def database_url(settings: Settings | None = None, *, start: bool = True) -> str:
+    """The URL to use; starts the embedded cluster (and creates its database) if needed."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        return normalise_url(settings.database_url)
+    cluster = embedded_cluster(settings)
+    if start:
+        cluster.start()
+        cluster.ensure_database()
+    return cluster.url()
+
+
+def make_engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, future=True)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose work is committed at the end, or rolled back on error."""
+    session = make_session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,538 @@
+"""The data model (SQLAlchemy 2 typed ORM + GeoAlchemy2), mirrored by the Alembic migrations.
+
+French domain words are kept as table and column names: they are the words of the API and of
+the people who use the service. Geometries are EPSG:4326 (France includes the DROM, no single
+metric projection fits all); distances are computed on ``geography``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Computed,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Text search configuration created by the first migration: French stemming, accents folded,
+# so that « depistage » finds « Dépistage ».
+TEXT_SEARCH_CONFIG = "cartographie_fr"
+
+OFFRE_STATUTS = ("publiee", "brouillon", "retiree")
+OFFRE_MODES = ("sur_place", "a_distance")
+OFFRE_ORIGINES = ("national", "ars")
+PRECISIONS_GEO = ("adresse", "voie", "etablissement", "commune")
+RUN_STATUTS = ("en_cours", "reussi", "echoue")
+ROLES = ("admin", "ars_editeur", "ars_moderateur")
+RAISONS_JEU = ("regle", "manuel")
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def now_column() -> Mapped[dt.datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def point() -> Geometry:
+    return Geometry("POINT", srid=4326, spatial_index=False)
+
+
+def multipolygon() -> Geometry:
+    return Geometry("MULTIPOLYGON", srid=4326, spatial_index=False)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+# -- taxonomy: subjects, cards, needs, offer types, national resources ---------------------
+
+
+class Theme(Base):
+    """A « sujet clé » of the bilan (7 of them)."""
+
+    __tablename__ = "theme"
+    slug: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    ordre: Mapped[int] = mapped_column(SmallInteger)
+
+    cartes: Mapped[list[Carte]] = relationship(back_populates="theme", order_by="Carte.ordre")
+
+
+class Carte(Base):
+    """One of the 12 thematic cards a person can be oriented to."""
+
+    __tablename__ = "carte"
+    slug: Mapped[str] = mapped_column(Text, primary_key=True)
+    theme_slug: Mapped[str] = mapped_column(ForeignKey("theme.slug", ondelete="RESTRICT"))
+    nom: Mapped[str] = mapped_column(Text)
+    resume: Mapped[str] = mapped_column(Text)
+    texte_editorial: Mapped[str] = mapped_column(Text, doc="Markdown")
+    ordre: Mapped[int] = mapped_column(SmallInteger)
+
+    theme: Mapped[Theme] = relationship(back_populates="cartes")
+    besoins: Mapped[list[Besoin]] = relationship(order_by="Besoin.ordre")
+    types_offre: Mapped[list[TypeOffre]] = relationship(
+        secondary="carte_type_offre", order_by="CarteTypeOffre.ordre", viewonly=True
+    )
+    ressources: Mapped[list[RessourceNationale]] = relationship(
+        secondary="carte_ressource", order_by="CarteRessource.ordre", viewonly=True
+    )
+    jeux: Mapped[list[Jeu]] = relationship(order_by="Jeu.ordre", viewonly=True)
+
+
+class TypeOffre(Base):
+    """A kind of offer (consultation, dépistage, ligne d'écoute…): the « par offre » filter."""
+
+    __tablename__ = "type_offre"
+    slug: Mapped[str] = mapped_column(Text, primary_key=True)
+    libelle: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+
+
+class CarteTypeOffre(Base):
+    __tablename__ = "carte_type_offre"
+    carte_slug: Mapped[str] = mapped_column(
+        ForeignKey("carte.slug", ondelete="CASCADE"), primary_key=True
+    )
+    type_offre_slug: Mapped[str] = mapped_column(
+        ForeignKey("type_offre.slug", ondelete="CASCADE"), primary_key=True
+    )
+    ordre: Mapped[int] = mapped_column(SmallInteger)
+
+
+class Besoin(Base):
+    """A need a person expresses on a card (« arrêter de fumer »): the « par besoin » filter."""
+
+    __tablename__ = "besoin"
+    slug: Mapped[str] = mapped_column(Text, primary_key=True)
+    carte_slug: Mapped[str] = mapped_column(ForeignKey("carte.slug", ondelete="CASCADE"))
+    libelle: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    ordre: Mapped[int] = mapped_column(SmallInteger)
+
+    types_offre: Mapped[list[TypeOffre]] = relationship(
+        secondary="besoin_type_offre", order_by="TypeOffre.slug", viewonly=True
+    )
+
+
+class BesoinTypeOffre(Base):
+    __tablename__ = "besoin_type_offre"
+    besoin_slug: Mapped[str] = mapped_column(
+        ForeignKey("besoin.slug", ondelete="CASCADE"), primary_key=True
+    )
+    type_offre_slug: Mapped[str] = mapped_column(
+        ForeignKey("type_offre.slug", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class RessourceNationale(Base):
+    """A trusted national remote resource: helpline, official site."""
+
+    __tablename__ = "ressource_nationale"
+    slug: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    telephone: Mapped[str | None] = mapped_column(Text, doc="As written for people: « 39 89 »")
+    url: Mapped[str | None] = mapped_column(Text)
+    horaires: Mapped[str | None] = mapped_column(Text)
+    cout: Mapped[str | None] = mapped_column(Text, doc="« Appel gratuit », « prix d'un appel »")
+    verifie_le: Mapped[dt.date] = mapped_column(Date)
+
+
+class CarteRessource(Base):
+    __tablename__ = "carte_ressource"
+    carte_slug: Mapped[str] = mapped_column(
+        ForeignKey("carte.slug", ondelete="CASCADE"), primary_key=True
+    )
+    ressource_slug: Mapped[str] = mapped_column(
+        ForeignKey("ressource_nationale.slug", ondelete="CASCADE"), primary_key=True
+    )
+    ordre: Mapped[int] = mapped_column(SmallInteger)
+
+
+# -- territories -------------------------------------------------------------------------
+
+
+class Region(Base):
+    __tablename__ = "region"
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    zone: Mapped[str] = mapped_column(Text, doc="metro, drom ou com")
+    geom: Mapped[Any | None] = mapped_column(multipolygon())
+    __table_args__ = (Index("ix_region_geom", "geom", postgresql_using="gist"),)
+
+
+class Departement(Base):
+    __tablename__ = "departement"
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    code_region: Mapped[str] = mapped_column(ForeignKey("region.code"))
+    zone: Mapped[str] = mapped_column(Text)
+    geom: Mapped[Any | None] = mapped_column(multipolygon())
+    __table_args__ = (Index("ix_departement_geom", "geom", postgresql_using="gist"),)
+
+
+class Commune(Base):
+    """A current commune (COG): its outline places points, its centre stands for it."""
+
+    __tablename__ = "commune"
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    nom: Mapped[str] = mapped_column(Text)
+    code_departement: Mapped[str] = mapped_column(ForeignKey("departement.code"), index=True)
+    code_region: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
+    population: Mapped[int | None] = mapped_column(Integer)
+    codes_postaux: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    centre: Mapped[Any] = mapped_column(point())
+    geom: Mapped[Any | None] = mapped_column(multipolygon())
+    __table_args__ = (
+        Index("ix_commune_geom", "geom", postgresql_using="gist"),
+        Index("ix_commune_codes_postaux", "codes_postaux", postgresql_using="gin"),
+    )
+
+
+class CommuneAlias(Base):
+    """An older or finer code (merged commune, arrondissement municipal) → the current commune."""
+
+    __tablename__ = "commune_alias"
+    code: Mapped[str] = mapped_column(Text, primary_key=True)
+    code_commune: Mapped[str] = mapped_column(ForeignKey("commune.code", ondelete="CASCADE"))
+    nom: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+
+
+# -- offers ------------------------------------------------------------------------------
+
+
+class Structure(Base):
+    """The organisation or establishment that delivers offers (FINESS ET, SIRET)."""
+
+    __tablename__ = "structure"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    nom: Mapped[str] = mapped_column(Text)
+    nom_long: Mapped[str | None] = mapped_column(Text)
+    finess_et: Mapped[str | None] = mapped_column(Text, unique=True)
+    finess_ej: Mapped[str | None] = mapped_column(Text)
+    siret: Mapped[str | None] = mapped_column(Text, index=True)
+    categorie_finess: Mapped[str | None] = mapped_column(Text)
+    categorie_finess_libelle: Mapped[str | None] = mapped_column(Text)
+    adresse: Mapped[str | None] = mapped_column(Text)
+    code_postal: Mapped[str | None] = mapped_column(Text)
+    code_commune: Mapped[str | None] = mapped_column(Text)
+    telephone: Mapped[str | None] = mapped_column(Text)
+    cree_le: Mapped[dt.datetime] = now_column()
+    maj_le: Mapped[dt.datetime] = now_column()
+
+
+class Offre(Base):
+    """One prevention service at one place, or remote with the zone it serves."""
+
+    __tablename__ = "offre"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    structure_id: Mapped[int | None] = mapped_column(
+        ForeignKey("structure.id", ondelete="SET NULL"), index=True
+    )
+    nom: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    statut: Mapped[str] = mapped_column(Text, server_default="brouillon")
+    retiree_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    motif_retrait: Mapped[str | None] = mapped_column(Text)
+    origine: Mapped[str] = mapped_column(Text, server_default="national")
+    region_contributrice: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+    age_min: Mapped[int | None] = mapped_column(SmallInteger)
+    age_max: Mapped[int | None] = mapped_column(SmallInteger)
+    gratuit: Mapped[bool | None] = mapped_column(Boolean)
+    modalites: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default="{}", doc="sans_rdv, sur_rdv, anonyme, teleconsultation…"
+    )
+    mode: Mapped[str] = mapped_column(Text, server_default="sur_place")
+    zone_codes: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default="{}", doc="Codes COG desservis par une offre à distance"
+    )
+    zone: Mapped[Any | None] = mapped_column(multipolygon())
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    horaires: Mapped[str | None] = mapped_column(Text, doc="Syntaxe OSM opening_hours")
+    accessibilite: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    reservation_url: Mapped[str | None] = mapped_column(Text)
+    site_web: Mapped[str | None] = mapped_column(Text)
+    adresse: Mapped[str | None] = mapped_column(Text)
+    code_postal: Mapped[str | None] = mapped_column(Text)
+    code_commune: Mapped[str | None] = mapped_column(Text)
+    code_departement: Mapped[str | None] = mapped_column(Text)
+    code_region: Mapped[str | None] = mapped_column(Text)
+    geom: Mapped[Any | None] = mapped_column(point())
+    precision_geo: Mapped[str | None] = mapped_column(Text)
+    attributs: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default="{}", doc="Attributs normalisés des sources, lus par les jeux"
+    )
+    recherche: Mapped[Any] = mapped_column(
+        TSVECTOR,
+        Computed(
+            f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(nom, '')), 'A') || "
+            f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(description, '')), 'B')",
+            persisted=True,
+        ),
+    )
+    cree_le: Mapped[dt.datetime] = now_column()
+    maj_le: Mapped[dt.datetime] = now_column()
+
+    types_offre: Mapped[list[TypeOffre]] = relationship(secondary="offre_type_offre", viewonly=True)
+
+    __table_args__ = (
+        CheckConstraint(one_of("statut", OFFRE_STATUTS), name="statut"),
+        CheckConstraint(one_of("mode", OFFRE_MODES), name="mode"),
+        CheckConstraint(one_of("origine", OFFRE_ORIGINES), name="origine"),
+        CheckConstraint(
+            f"precision_geo IS NULL OR {one_of('precision_geo', PRECISIONS_GEO)}",
+            name="precision_geo",
+        ),
+        CheckConstraint(
+            "age_min IS NULL OR age_max IS NULL OR age_min <= age_max", name="tranche_age"
+        ),
+        CheckConstraint("mode = 'a_distance' OR geom IS NOT NULL", name="sur_place_localisee"),
+        CheckConstraint(
+            "(statut = 'retiree') = (retiree_le IS NOT NULL)", name="retrait_date"
+        ),
+        Index("ix_offre_geom", "geom", postgresql_using="gist"),
+        Index("ix_offre_zone", "zone", postgresql_using="gist"),
+        Index("ix_offre_recherche", "recherche", postgresql_using="gin"),
+        Index("ix_offre_attributs", "attributs", postgresql_using="gin"),
+        Index("ix_offre_statut_code_commune", "statut", "code_commune"),
+        Index("ix_offre_code_departement", "code_departement"),
+        Index("ix_offre_code_region", "code_region"),
+    )
+
+
+class OffreTypeOffre(Base):
+    __tablename__ = "offre_type_offre"
+    offre_id: Mapped[int] = mapped_column(
+        ForeignKey("offre.id", ondelete="CASCADE"), primary_key=True
+    )
+    type_offre_slug: Mapped[str] = mapped_column(
+        ForeignKey("type_offre.slug", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Jeu(Base):
+    """A jeu d'offres: a rule-defined (plus manual include/exclude) set of offers on a card."""
+
+    __tablename__ = "jeu"
+    slug: Mapped[str] = mapped_column(Text, primary_key=True)
+    carte_slug: Mapped[str] = mapped_column(ForeignKey("carte.slug", ondelete="CASCADE"))
+    nom: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    ordre: Mapped[int] = mapped_column(SmallInteger)
+
+
+class JeuOffre(Base):
+    """Membership of an offer in a jeu, with the reason it is there."""
+
+    __tablename__ = "jeu_offre"
+    jeu_slug: Mapped[str] = mapped_column(
+        ForeignKey("jeu.slug", ondelete="CASCADE"), primary_key=True
+    )
+    offre_id: Mapped[int] = mapped_column(
+        ForeignKey("offre.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    raison: Mapped[str] = mapped_column(Text)
+    regle: Mapped[str | None] = mapped_column(Text, doc="La règle qui a retenu l'offre")
+    __table_args__ = (CheckConstraint(one_of("raison", RAISONS_JEU), name="raison"),)
+
+
+class BesoinJeu(Base):
+    __tablename__ = "besoin_jeu"
+    besoin_slug: Mapped[str] = mapped_column(
+        ForeignKey("besoin.slug", ondelete="CASCADE"), primary_key=True
+    )
+    jeu_slug: Mapped[str] = mapped_column(
+        ForeignKey("jeu.slug", ondelete="CASCADE"), primary_key=True
+    )
+
+
+# -- ingestion: runs, source records, quarantine, provenance, history --------------------
+
+
+class Run(Base):
+    """One ingestion of one source file or URL."""
+
+    __tablename__ = "run"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    emplacement: Mapped[str] = mapped_column(Text, doc="Chemin ou URL lu")
+    empreinte_sha256: Mapped[str | None] = mapped_column(Text)
+    version_donnees: Mapped[str | None] = mapped_column(Text)
+    statut: Mapped[str] = mapped_column(Text, server_default="en_cours")
+    debut: Mapped[dt.datetime] = now_column()
+    fin: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lus: Mapped[int] = mapped_column(Integer, server_default="0")
+    inseres: Mapped[int] = mapped_column(Integer, server_default="0")
+    mis_a_jour: Mapped[int] = mapped_column(Integer, server_default="0")
+    inchanges: Mapped[int] = mapped_column(Integer, server_default="0")
+    retires: Mapped[int] = mapped_column(Integer, server_default="0")
+    quarantaines: Mapped[int] = mapped_column(Integer, server_default="0")
+    message: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (CheckConstraint(one_of("statut", RUN_STATUTS), name="statut"),)
+
+
+class SourceRecord(Base):
+    """The latest state of one row/resource of a source, kept with its raw payload."""
+
+    __tablename__ = "source_record"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    cle: Mapped[str] = mapped_column(Text, doc="Identifiant dans la source (FINESS ET, id ROR…)")
+    premier_run_id: Mapped[int] = mapped_column(ForeignKey("run.id"))
+    dernier_run_id: Mapped[int] = mapped_column(ForeignKey("run.id"), index=True)
+    empreinte: Mapped[str] = mapped_column(Text, doc="Hachage du contenu normalisé")
+    brut: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    normalise: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    geom: Mapped[Any | None] = mapped_column(point())
+    vu_le: Mapped[dt.datetime] = now_column()
+    retire_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        UniqueConstraint("source", "cle"),
+        Index("ix_source_record_geom", "geom", postgresql_using="gist"),
+    )
+
+
+class Quarantaine(Base):
+    """A row that could not be used, with where it was and why, in French."""
+
+    __tablename__ = "quarantaine"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"), index=True)
+    ligne: Mapped[int | None] = mapped_column(Integer)
+    ressource: Mapped[str | None] = mapped_column(Text)
+    raison: Mapped[str] = mapped_column(Text)
+    contenu: Mapped[str | None] = mapped_column(Text)
+
+
+class OffreSource(Base):
+    """Provenance: one source record behind an offer, and when it was seen."""
+
+    __tablename__ = "offre_source"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    offre_id: Mapped[int] = mapped_column(ForeignKey("offre.id", ondelete="CASCADE"), index=True)
+    source_record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("source_record.id", ondelete="SET NULL"), index=True
+    )
+    source: Mapped[str] = mapped_column(Text)
+    cle: Mapped[str] = mapped_column(Text)
+    premier_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"))
+    dernier_run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id"))
+    premiere_vue: Mapped[dt.datetime] = now_column()
+    derniere_vue: Mapped[dt.datetime] = now_column()
+    actif: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    score: Mapped[float | None] = mapped_column(Float, doc="Score de rapprochement")
+    raison: Mapped[str | None] = mapped_column(Text, doc="Pourquoi ce rattachement")
+    __table_args__ = (UniqueConstraint("offre_id", "source", "cle"),)
+
+
+class ProvenanceChamp(Base):
+    """Which source gave the current value of each field of an offer."""
+
+    __tablename__ = "provenance_champ"
+    offre_id: Mapped[int] = mapped_column(
+        ForeignKey("offre.id", ondelete="CASCADE"), primary_key=True
+    )
+    champ: Mapped[str] = mapped_column(Text, primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    cle: Mapped[str | None] = mapped_column(Text)
+    maj_le: Mapped[dt.datetime] = now_column()
+
+
+class Historique(Base):
+    """Field-level history of an offer: who or what changed which value, when."""
+
+    __tablename__ = "historique"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    offre_id: Mapped[int] = mapped_column(ForeignKey("offre.id", ondelete="CASCADE"), index=True)
+    champ: Mapped[str] = mapped_column(Text)
+    ancienne_valeur: Mapped[Any | None] = mapped_column(JSONB)
+    nouvelle_valeur: Mapped[Any | None] = mapped_column(JSONB)
+    source: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"))
+    utilisateur_id: Mapped[int | None] = mapped_column(
+        ForeignKey("utilisateur.id", ondelete="SET NULL")
+    )
+    le: Mapped[dt.datetime] = now_column()
+
+
+# -- accounts and audit ------------------------------------------------------------------
+
+
+class Utilisateur(Base):
+    __tablename__ = "utilisateur"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    nom: Mapped[str] = mapped_column(Text, unique=True)
+    role: Mapped[str] = mapped_column(Text)
+    code_region: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
+    cree_le: Mapped[dt.datetime] = now_column()
+    revoque_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(one_of("role", ROLES), name="role"),
+        CheckConstraint("role = 'admin' OR code_region IS NOT NULL", name="region_ars"),
+    )
+
+
+class Jeton(Base):
+    """An API token: only its SHA-256 is stored, the token itself is shown once."""
+
+    __tablename__ = "jeton"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    utilisateur_id: Mapped[int] = mapped_column(
+        ForeignKey("utilisateur.id", ondelete="CASCADE"), index=True
+    )
+    empreinte: Mapped[str] = mapped_column(Text, unique=True)
+    prefixe: Mapped[str] = mapped_column(Text)
+    cree_le: Mapped[dt.datetime] = now_column()
+    revoque_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    dernier_usage_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Audit(Base):
+    """Every write: who, when, on what, before and after."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    le: Mapped[dt.datetime] = now_column()
+    utilisateur_id: Mapped[int | None] = mapped_column(
+        ForeignKey("utilisateur.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(Text)
+    objet_type: Mapped[str] = mapped_column(Text)
+    objet_id: Mapped[str | None] = mapped_column(Text)
+    code_region: Mapped[str | None] = mapped_column(Text, index=True)
+    avant: Mapped[Any | None] = mapped_column(JSONB)
+    apres: Mapped[Any | None] = mapped_column(JSONB)
+    adresse_ip: Mapped[str | None] = mapped_column(Text)

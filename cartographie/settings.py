@@ -1,0 +1,62 @@
+"""One settings object for the whole service, read from the environment.
+
+Variables use the ``CARTOGRAPHIE_`` prefix, except ``DATABASE_URL`` which keeps the name every
+hosting platform and docker compose already use.
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def default_project_dir() -> Path:
+    """The source checkout when the package runs from one, else the working directory.
+
+    The embedded cluster and the data folder live there, so that every command run from
+    anywhere inside a checkout uses the same database.
+    """
+    checkout = PACKAGE_DIR.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "data").is_dir():
+        return checkout
+    return Path.cwd()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARTOGRAPHIE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "CARTOGRAPHIE_DATABASE_URL"),
+        description="Base PostgreSQL + PostGIS à utiliser telle quelle ; sinon la base embarquée.",
+    )
+    project_dir: Path = Field(default_factory=default_project_dir)
+    data_dir: Path | None = Field(
+        default=None, description="Dossier des données de référence (défaut : <projet>/data)."
+    )
+    embedded_dir: Path | None = Field(
+        default=None, description="Dossier de la base embarquée (défaut : <projet>/.cartographie)."
+    )
+    embedded_database: str = "cartographie"
+    embedded_os_user: str = Field(
+        default="postgres",
+        description="Compte système non privilégié qui fait tourner PostgreSQL quand on est root.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir or self.project_dir / "data"
+
+    @property
+    def resolved_embedded_dir(self) -> Path:
+        return self.embedded_dir or self.project_dir / ".cartographie"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
