@@ -37,13 +37,13 @@ class EmbeddedDatabaseError(RuntimeError):
     """Something prevents the embedded cluster from running; the message says what to do."""
 
 
-def find_bindir() -> Path:
+def find_bindir(debian_root: Path = Path("/usr/lib/postgresql")) -> Path:
     """The folder of ``initdb``/``pg_ctl``: on PATH, else Debian's newest versioned folder."""
     on_path = shutil.which("pg_ctl")
     if on_path and shutil.which("initdb"):
         return Path(on_path).resolve().parent
     versioned = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"),
+        debian_root.glob("*/bin/pg_ctl"),
         key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
     )
     if versioned:

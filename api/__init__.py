@@ -1,0 +1,1 @@
+"""HTTP interface of the service (FastAPI): public read API, and later the write API."""

@@ -1,0 +1,37 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api import problems
+from api.routers import cartes, themes
+from cartographie.db import database_url, make_engine, make_session_factory
+from cartographie.settings import Settings, get_settings
+
+DESCRIPTION = """
+Où, près de cette personne, trouver de l'aide sur le sujet choisi après son
+**bilan prévention** ? Cette API expose les offres de prévention regroupées en 12 cartes
+thématiques sous 7 sujets clés. Les erreurs suivent RFC 9457 (problem+json) en français.
+"""
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app; ``engine`` lets tests and scripts bring their own connection pool."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(database_url(settings))
+    app = FastAPI(
+        title="Cartographie des ressources de prévention",
+        version="1",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    problems.install(app)
+    app.include_router(themes.router)
+    app.include_router(cartes.router)
+    return app

@@ -1,0 +1,96 @@
+"""Errors as RFC 9457 problem+json with a French ``detail``, for every failure path.
+
+Why: API users (and the pages) show these messages to people; they must be in French and
+never leak a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger(__name__)
+
+TITLES = {
+    400: "Requête invalide",
+    401: "Authentification requise",
+    403: "Accès refusé",
+    404: "Ressource introuvable",
+    405: "Méthode non autorisée",
+    406: "Format non disponible",
+    409: "Conflit",
+    413: "Contenu trop volumineux",
+    422: "Paramètres invalides",
+    429: "Trop de requêtes",
+    500: "Erreur interne",
+    503: "Service indisponible",
+}
+
+# Pydantic's error types, said in French.
+VALIDATION_MESSAGES = {
+    "missing": "ce paramètre est obligatoire",
+    "int_parsing": "un nombre entier est attendu",
+    "float_parsing": "un nombre est attendu",
+    "bool_parsing": "« true » ou « false » est attendu",
+    "greater_than_equal": "la valeur doit être supérieure ou égale à {ge}",
+    "less_than_equal": "la valeur doit être inférieure ou égale à {le}",
+    "greater_than": "la valeur doit être supérieure à {gt}",
+    "less_than": "la valeur doit être inférieure à {lt}",
+    "string_too_long": "le texte dépasse {max_length} caractères",
+    "string_too_short": "le texte doit faire au moins {min_length} caractères",
+    "literal_error": "valeur non reconnue (attendu : {expected})",
+    "enum": "valeur non reconnue (attendu : {expected})",
+    "string_pattern_mismatch": "format invalide",
+    "json_invalid": "JSON invalide",
+}
+
+
+def problem(status: int, detail: str, *, title: str | None = None, **extra) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": title or TITLES.get(status, HTTPStatus(status).phrase),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _french_validation_message(error: dict) -> str:
+    location = ".".join(str(part) for part in error.get("loc", ()) if part not in ("query", "body"))
+    template = VALIDATION_MESSAGES.get(error.get("type", ""))
+    if template is None:
+        message = "valeur invalide"
+    else:
+        try:
+            message = template.format(**error.get("ctx", {}))
+        except (KeyError, IndexError):
+            message = template
+    return f"{location} : {message}" if location else message
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"Aucune ressource à l'adresse {request.url.path}."
+        if exc.status_code == 405 and detail == "Method Not Allowed":
+            detail = f"La méthode {request.method} n'est pas acceptée ici."
+        return problem(exc.status_code, detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [_french_validation_message(e) for e in exc.errors()]
+        return problem(422, " ; ".join(errors), erreurs=errors)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("Erreur inattendue sur %s", request.url.path)
+        return problem(500, "Une erreur inattendue est survenue ; elle a été journalisée.")

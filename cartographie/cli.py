@@ -1,0 +1,171 @@
+"""The ``cartographie`` command line: database, reference data, and the server."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cartographie import migrations, taxonomy, territoires
+from cartographie.db import database_url, embedded_cluster, make_engine
+from cartographie.embedded import EmbeddedDatabaseError
+from cartographie.settings import get_settings
+from cartographie.yamlsource import SourceError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    help="Cartographie des ressources de prévention (« Mon bilan prévention »).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="La base de données (embarquée par défaut).", no_args_is_help=True)
+taxonomy_app = typer.Typer(help="Sujets, cartes, besoins et ressources.", no_args_is_help=True)
+territoires_app = typer.Typer(help="Régions, départements et communes.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(taxonomy_app, name="taxonomy")
+app.add_typer(territoires_app, name="territoires")
+
+
+def friendly_errors(command: Callable) -> Callable:
+    """Known failures end with a French message and exit code 1, not a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SourceError as exc:
+            err_console.print(f"[red]{len(exc.problems)} problème(s) :[/red]")
+            for line in exc.problems:
+                err_console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from exc
+        except EmbeddedDatabaseError as exc:
+            err_console.print(f"[red]Base de données :[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+
+    return wrapper
+
+
+def _uses_embedded() -> bool:
+    return get_settings().database_url is None
+
+
+# -- db ----------------------------------------------------------------------------------
+
+
+@db_app.command("start")
+@friendly_errors
+def db_start() -> None:
+    """Démarre la base embarquée (la crée au premier usage)."""
+    if not _uses_embedded():
+        console.print("DATABASE_URL est défini : la base embarquée n'est pas utilisée.")
+        return
+    database_url(get_settings())
+    console.print("Base embarquée en marche.")
+
+
+@db_app.command("stop")
+@friendly_errors
+def db_stop() -> None:
+    """Arrête la base embarquée ; les données restent dans son dossier."""
+    embedded_cluster(get_settings()).stop()
+    console.print("Base embarquée arrêtée.")
+
+
+@db_app.command("status")
+@friendly_errors
+def db_status() -> None:
+    """État de la base : embarquée ou externe, en marche, version du schéma."""
+    settings = get_settings()
+    table = Table(show_header=False)
+    if settings.database_url:
+        table.add_row("base", "externe (DATABASE_URL)")
+        url = database_url(settings)
+    else:
+        cluster = embedded_cluster(settings)
+        for key, value in cluster.status().items():
+            table.add_row(key, value)
+        url = cluster.url() if cluster.is_running() else None
+    if url:
+        table.add_row("schéma", migrations.current_revision(url) or "vide (lancez db upgrade)")
+    console.print(table)
+
+
+@db_app.command("url")
+@friendly_errors
+def db_url() -> None:
+    """Affiche l'URL SQLAlchemy de la base (démarre la base embarquée si besoin)."""
+    print(database_url(get_settings()))
+
+
+@db_app.command("upgrade")
+@friendly_errors
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Révision visée")] = "head") -> None:
+    """Applique les migrations du schéma."""
+    migrations.upgrade(database_url(get_settings()), revision)
+    console.print(f"Schéma à jour ({revision}).")
+
+
+# -- reference data ----------------------------------------------------------------------
+
+
+@taxonomy_app.command("load")
+@friendly_errors
+def taxonomy_load(
+    check: Annotated[bool, typer.Option("--check", help="Vérifie sans écrire")] = False,
+) -> None:
+    """Vérifie puis charge data/taxonomie (idempotent)."""
+    settings = get_settings()
+    content = taxonomy.read_taxonomy(settings.resolved_data_dir / "taxonomie")
+    if check:
+        console.print(f"Taxonomie valide : {len(content.themes)} thèmes, "
+                      f"{len(content.cartes)} cartes.")
+        return
+    engine = make_engine(database_url(settings))
+    with engine.begin() as connection:
+        counts = taxonomy.load_taxonomy(connection, content)
+    console.print("Taxonomie chargée : " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@territoires_app.command("load")
+@friendly_errors
+def territoires_load() -> None:
+    """Charge régions, départements et communes depuis data/territoires (idempotent)."""
+    settings = get_settings()
+    folder = settings.resolved_data_dir / "territoires"
+    engine = make_engine(database_url(settings))
+    with console.status("Chargement des territoires…"), engine.begin() as connection:
+        counts = territoires.load_territoires(connection, folder)
+    console.print("Territoires chargés : " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@app.command("init")
+@friendly_errors
+def init() -> None:
+    """Prépare tout : base, schéma, territoires, taxonomie. Sans effet s'il n'y a rien à faire."""
+    db_upgrade("head")
+    territoires_load()
+    taxonomy_load(check=False)
+
+
+# -- server ------------------------------------------------------------------------------
+
+
+@app.command("serve")
+@friendly_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="Adresse d'écoute")] = None,
+    port: Annotated[int | None, typer.Option(help="Port d'écoute")] = None,
+) -> None:
+    """Sert l'API et les pages (127.0.0.1:8000 par défaut)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)

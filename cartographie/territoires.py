@@ -1,0 +1,180 @@
+"""Régions, départements and communes: load the shipped reference, place points and codes.
+
+Offers carry their commune, département and région codes so that users can filter by
+territory and an ARS sees its own région. Codes come from the source when it has them
+(resolved through older codes and arrondissements) or from the commune outline a point
+falls in, with the nearest commune as fallback for points a simplified outline misses.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+from sqlalchemy import Connection, text
+
+# A point farther than this from every commune is not in France: it gets no commune.
+NEAREST_COMMUNE_MAX_M = 2000
+
+
+def _read(path: Path) -> gpd.GeoDataFrame:
+    return gpd.read_file(f"/vsigzip/{path}" if path.suffix == ".gz" else path)
+
+
+def _copy_rows(connection: Connection, table: str, columns: list[str], rows) -> None:
+    """COPY rows into a table: the fast, set-based path for tens of thousands of rows."""
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _wkb(geometry) -> str | None:
+    return None if geometry is None else geometry.wkb_hex
+
+
+def load_territoires(connection: Connection, folder: Path) -> dict[str, int]:
+    """Load (or refresh) the territories in the caller's transaction; idempotent."""
+    regions = _read(folder / "regions.geojson.gz")
+    departements = _read(folder / "departements.geojson.gz")
+    communes = _read(folder / "communes.geojson.gz")
+    with (folder / "communes_alias.csv").open(encoding="utf-8", newline="") as handle:
+        aliases = list(csv.DictReader(handle))
+
+    connection.execute(text("""
+        CREATE TEMP TABLE tmp_region (code text, nom text, zone text, geom text) ON COMMIT DROP;
+        CREATE TEMP TABLE tmp_departement (code text, nom text, code_region text, zone text,
+            geom text) ON COMMIT DROP;
+        CREATE TEMP TABLE tmp_commune (code text, nom text, code_departement text,
+            code_region text, population int, codes_postaux text[], lon float8, lat float8,
+            geom text) ON COMMIT DROP;
+        CREATE TEMP TABLE tmp_commune_alias (code text, code_commune text, nom text, type text)
+            ON COMMIT DROP;
+    """))
+    _copy_rows(connection, "tmp_region", ["code", "nom", "zone", "geom"],
+               ((r.code, r.nom, r.zone, _wkb(r.geometry)) for r in regions.itertuples()))
+    _copy_rows(connection, "tmp_departement", ["code", "nom", "code_region", "zone", "geom"],
+               ((d.code, d.nom, d.region, d.zone, _wkb(d.geometry))
+                for d in departements.itertuples()))
+    _copy_rows(
+        connection, "tmp_commune",
+        ["code", "nom", "code_departement", "code_region", "population", "codes_postaux",
+         "lon", "lat", "geom"],
+        ((c.code, c.nom, c.departement, c.region,
+          None if c.population != c.population or c.population is None else int(c.population),
+          [p for p in (c.codes_postaux or "").split("|") if p], c.centre_lon, c.centre_lat,
+          _wkb(c.geometry))
+         for c in communes.itertuples()),
+    )
+    _copy_rows(connection, "tmp_commune_alias", ["code", "code_commune", "nom", "type"],
+               ((a["code"], a["code_commune"], a["nom"], a["type"]) for a in aliases))
+
+    connection.execute(text("""
+        INSERT INTO region (code, nom, zone, geom)
+        SELECT code, nom, zone, ST_Multi(ST_GeomFromWKB(decode(geom, 'hex'), 4326))
+        FROM tmp_region
+        ON CONFLICT (code) DO UPDATE SET nom = excluded.nom, zone = excluded.zone,
+            geom = excluded.geom;
+        INSERT INTO departement (code, nom, code_region, zone, geom)
+        SELECT code, nom, code_region, zone, ST_Multi(ST_GeomFromWKB(decode(geom, 'hex'), 4326))
+        FROM tmp_departement
+        ON CONFLICT (code) DO UPDATE SET nom = excluded.nom, code_region = excluded.code_region,
+            zone = excluded.zone, geom = excluded.geom;
+        INSERT INTO commune (code, nom, code_departement, code_region, population,
+                             codes_postaux, centre, geom)
+        SELECT code, nom, code_departement, code_region, population, codes_postaux,
+               ST_SetSRID(ST_MakePoint(lon, lat), 4326),
+               ST_Multi(ST_GeomFromWKB(decode(geom, 'hex'), 4326))
+        FROM tmp_commune
+        ON CONFLICT (code) DO UPDATE SET nom = excluded.nom,
+            code_departement = excluded.code_departement, code_region = excluded.code_region,
+            population = excluded.population, codes_postaux = excluded.codes_postaux,
+            centre = excluded.centre, geom = excluded.geom;
+        INSERT INTO commune_alias (code, code_commune, nom, type)
+        SELECT code, code_commune, nom, type FROM tmp_commune_alias
+        ON CONFLICT (code) DO UPDATE SET code_commune = excluded.code_commune,
+            nom = excluded.nom, type = excluded.type;
+    """))
+    return {
+        "regions": len(regions),
+        "departements": len(departements),
+        "communes": len(communes),
+        "alias": len(aliases),
+    }
+
+
+@dataclass(frozen=True)
+class Place:
+    """A commune as a place: what « code_commune=… » turns into."""
+
+    code: str
+    nom: str
+    code_departement: str
+    code_region: str
+    population: int | None
+    lon: float
+    lat: float
+
+
+def commune_place(connection: Connection, code: str) -> Place | None:
+    """The current commune for a code (also an older code or an arrondissement municipal)."""
+    row = connection.execute(
+        text("""
+            SELECT c.code, c.nom, c.code_departement, c.code_region, c.population,
+                   ST_X(c.centre) AS lon, ST_Y(c.centre) AS lat
+            FROM commune c
+            WHERE c.code = coalesce(
+                (SELECT code FROM commune WHERE code = :code),
+                (SELECT code_commune FROM commune_alias WHERE code = :code))
+        """),
+        {"code": code.strip().upper()},
+    ).one_or_none()
+    return Place(*row) if row else None
+
+
+def fill_territory_codes(connection: Connection) -> int:
+    """Give every offer its commune/département/région codes, set-based.
+
+    Three passes: a known code (older codes and arrondissements resolved to the current
+    commune), then the outline the point lies in, then the nearest commune within
+    ``NEAREST_COMMUNE_MAX_M`` (simplified outlines leave thin gaps along borders and coasts).
+    Returns the number of on-site offers still without a commune.
+    """
+    connection.execute(text("""
+        UPDATE offre o SET code_commune = a.code_commune
+        FROM commune_alias a
+        WHERE o.code_commune = a.code
+          AND NOT EXISTS (SELECT 1 FROM commune c WHERE c.code = o.code_commune);
+        UPDATE offre o SET code_commune = NULL
+        WHERE o.code_commune IS NOT NULL AND o.geom IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM commune c WHERE c.code = o.code_commune);
+        UPDATE offre o SET code_commune = c.code
+        FROM commune c
+        WHERE o.code_commune IS NULL AND o.geom IS NOT NULL AND ST_Covers(c.geom, o.geom);
+    """))
+    connection.execute(text("""
+        UPDATE offre o SET code_commune = nearest.code
+        FROM (
+            SELECT o.id, (
+                SELECT c.code FROM commune c
+                WHERE ST_DWithin(c.geom, o.geom, :max_deg)
+                  AND ST_Distance(c.geom::geography, o.geom::geography) <= :max_m
+                ORDER BY c.geom <-> o.geom LIMIT 1) AS code
+            FROM offre o WHERE o.code_commune IS NULL AND o.geom IS NOT NULL
+        ) nearest
+        WHERE o.id = nearest.id AND nearest.code IS NOT NULL
+    """), {"max_m": NEAREST_COMMUNE_MAX_M, "max_deg": NEAREST_COMMUNE_MAX_M / 50_000})
+    connection.execute(text("""
+        UPDATE offre o SET code_departement = c.code_departement, code_region = c.code_region
+        FROM commune c
+        WHERE o.code_commune = c.code
+          AND (o.code_departement IS DISTINCT FROM c.code_departement
+               OR o.code_region IS DISTINCT FROM c.code_region)
+    """))
+    return connection.execute(
+        text("SELECT count(*) FROM offre WHERE code_commune IS NULL AND mode = 'sur_place'")
+    ).scalar_one()

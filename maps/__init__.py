@@ -1,0 +1,1 @@
+"""Maps and pages: folium rendering, Jinja templates and vendored static assets."""
