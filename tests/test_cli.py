@@ -1,0 +1,87 @@
+"""The command line, as a person or a script uses it."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from cartographie.cli import app
+from cartographie.settings import get_settings
+
+runner = CliRunner()
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def broken_data(tmp_path, settings):
+    """A data folder whose taxonomy has one unknown card."""
+    import shutil
+
+    shutil.copytree(settings.resolved_data_dir / "taxonomie", tmp_path / "taxonomie")
+    path = tmp_path / "taxonomie" / "cartes" / "nutrition.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("slug: nutrition", "slug: nutri"),
+                    encoding="utf-8")
+    return tmp_path
+
+
+def test_taxonomy_check_accepts_the_shipped_files():
+    result = runner.invoke(app, ["taxonomy", "load", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "7 thèmes, 12 cartes" in result.output
+
+
+def test_taxonomy_errors_end_with_a_french_message_and_no_traceback(broken_data, monkeypatch):
+    monkeypatch.setenv("CARTOGRAPHIE_DATA_DIR", str(broken_data))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["taxonomy", "load", "--check"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "nutrition.yaml:1 : carte inconnue « nutri »" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_db_status_and_url_describe_the_embedded_database(cluster):
+    result = runner.invoke(app, ["db", "status"])
+    assert result.exit_code == 0, result.output
+    assert "en marche" in result.output and "oui" in result.output
+    result = runner.invoke(app, ["db", "url"])
+    assert result.output.strip() == cluster.url()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_answers_the_cards_over_http(database_url):
+    """``cartographie serve`` is a real server: start it, ask it, stop it."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url}
+    server = subprocess.Popen(
+        [str(BIN / "cartographie"), "serve", "--port", str(port)], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/cartes", timeout=5)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert len(response.json()) == 12
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
