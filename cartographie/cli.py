@@ -90,7 +90,10 @@ def db_status() -> None:
         cluster = embedded_cluster(settings)
         for key, value in cluster.status().items():
             table.add_row(key, value)
-        url = cluster.url() if cluster.is_running() else None
+        running = cluster.is_running()
+        url = cluster.url() if running and cluster.database_exists() else None
+        if running and url is None:
+            table.add_row("schéma", "base absente (lancez cartographie init)")
     if url:
         table.add_row("schéma", migrations.current_revision(url) or "vide (lancez db upgrade)")
     console.print(table)

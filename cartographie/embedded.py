@@ -193,6 +193,13 @@ class EmbeddedCluster:
             autocommit=True,
         )
 
+    def database_exists(self, database: str | None = None) -> bool:
+        with self.connect_admin() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database or self.database,)
+            ).fetchone()
+        return row is not None
+
     def ensure_database(self, database: str | None = None) -> None:
         """Create the database if missing and check that PostGIS can be installed in it."""
         name = database or self.database
@@ -205,10 +212,7 @@ class EmbeddedCluster:
                     "PostgreSQL tourne mais l'extension PostGIS n'est pas installée. "
                     + INSTALL_HINT
                 )
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-            ).fetchone()
-            if exists is None:
+            if not self.database_exists(name):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
     def drop_database(self, database: str) -> None:

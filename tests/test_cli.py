@@ -36,24 +36,42 @@ def test_taxonomy_check_accepts_the_shipped_files():
     assert "7 thèmes, 12 cartes" in result.output
 
 
-def test_taxonomy_errors_end_with_a_french_message_and_no_traceback(broken_data, monkeypatch):
-    monkeypatch.setenv("CARTOGRAPHIE_DATA_DIR", str(broken_data))
-    get_settings.cache_clear()
-    try:
-        result = runner.invoke(app, ["taxonomy", "load", "--check"])
-    finally:
-        get_settings.cache_clear()
+def test_taxonomy_errors_end_with_a_french_message_and_no_traceback(broken_data, environment):
+    environment(CARTOGRAPHIE_DATA_DIR=str(broken_data))
+    result = runner.invoke(app, ["taxonomy", "load", "--check"])
     assert result.exit_code == 1
     assert "nutrition.yaml:1 : carte inconnue « nutri »" in result.output
     assert "Traceback" not in result.output
 
 
-def test_db_status_and_url_describe_the_embedded_database(cluster):
+@pytest.fixture
+def environment(monkeypatch):
+    """Set variables for one CLI call; settings are re-read."""
+
+    def set_env(**variables):
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield set_env
+    get_settings.cache_clear()
+
+
+def test_db_status_before_init_says_what_to_do(cluster, environment):
+    environment(CARTOGRAPHIE_EMBEDDED_DATABASE="pas_encore_creee")
+    result = runner.invoke(app, ["db", "status"])
+    assert result.exit_code == 0, result.output
+    assert "lancez cartographie init" in result.output
+
+
+def test_db_status_and_url_describe_the_embedded_database(cluster, database_url, environment):
+    environment(CARTOGRAPHIE_EMBEDDED_DATABASE="cartographie_test")
     result = runner.invoke(app, ["db", "status"])
     assert result.exit_code == 0, result.output
     assert "en marche" in result.output and "oui" in result.output
+    assert "0001" in result.output
     result = runner.invoke(app, ["db", "url"])
-    assert result.output.strip() == cluster.url()
+    assert result.output.strip() == database_url
 
 
 def free_port() -> int:
