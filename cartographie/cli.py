@@ -30,6 +30,8 @@ territoires_app = typer.Typer(help="Régions, départements et communes.", no_ar
 app.add_typer(db_app, name="db")
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(territoires_app, name="territoires")
+ingest_app = typer.Typer(help="Ingestion des sources nationales.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
 
 
 def friendly_errors(command: Callable) -> Callable:
@@ -154,6 +156,103 @@ def init() -> None:
     db_upgrade("head")
     territoires_load()
     taxonomy_load(check=False)
+
+
+# -- ingestion ---------------------------------------------------------------------------
+# The CLI is the composition root: it reaches into ``ingest`` lazily, so that the domain core
+# itself never depends on source formats.
+
+
+def _ingest(source: str, location: str, accept_retirements: bool) -> None:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ingest.catalog import SOURCES
+    from ingest.records import WrongFormat
+    from ingest.runner import IngestionError, run_ingestion
+    from ingest.sources import fetched
+
+    settings = get_settings()
+    engine = make_engine(database_url(settings))
+    kind = SOURCES[source]
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        with fetched(location) as source_file, Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"{source} : lecture de {source_file.emplacement}")
+            report = run_ingestion(
+                engine, source, source_file,
+                lambda: kind.parser(source_file.path, settings.resolved_data_dir),
+                accept_retirements=accept_retirements,
+                progress=lambda n: progress.update(
+                    task, description=f"{source} : {n:,} lignes lues".replace(",", " ")),
+            )
+    except (IngestionError, WrongFormat) as exc:
+        run = f" (run {exc.run_id})" if getattr(exc, "run_id", None) else ""
+        err_console.print(f"[red]Échec de l'ingestion{run} :[/red] {exc}", highlight=False)
+        err_console.print("Rien n'a été publié ; les données en ligne sont inchangées.")
+        raise typer.Exit(1) from exc
+    counts = report.counts
+    console.print(
+        f"Run {report.run_id} ({source}) réussi : {report.lus} lues, "
+        f"{counts['inseres']} insérées, {counts['mis_a_jour']} mises à jour, "
+        f"{counts['inchanges']} inchangées, {counts['retires']} retirées, "
+        f"{report.quarantaines} en quarantaine, {report.hors_champ} hors champ."
+    )
+    if report.quarantaines:
+        console.print(f"Détail : cartographie runs --quarantine {report.run_id}")
+
+
+AcceptRetirements = Annotated[
+    bool,
+    typer.Option("--accepter-retraits",
+                 help="Publier même si une grande part des établissements disparaît"),
+]
+
+
+@ingest_app.command("finess")
+@friendly_errors
+def ingest_finess(
+    location: Annotated[str, typer.Argument(help="Fichier ou URL (FHIR NDJSON, gzip accepté)")],
+    accept_retirements: AcceptRetirements = False,
+) -> None:
+    """Ingère le fichier national FINESS."""
+    _ingest("finess", location, accept_retirements)
+
+
+@app.command("runs")
+@friendly_errors
+def runs(
+    quarantine: Annotated[
+        int | None, typer.Option("--quarantine", help="Lignes en quarantaine de ce run")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Nombre de runs affichés")] = 20,
+) -> None:
+    """Les dernières ingestions, ou les lignes mises en quarantaine par l'une d'elles."""
+    from sqlalchemy import text
+
+    engine = make_engine(database_url(get_settings()))
+    with engine.connect() as connection:
+        if quarantine is not None:
+            rows = connection.execute(text("""
+                SELECT ligne, ressource, raison, left(contenu, 80) FROM quarantaine
+                WHERE run_id = :run ORDER BY ligne NULLS LAST, id LIMIT 1000
+            """), {"run": quarantine}).all()
+            table = Table("ligne", "ressource", "raison", "contenu",
+                          title=f"Quarantaine du run {quarantine}")
+            for row in rows:
+                table.add_row(*(str(v) if v is not None else "" for v in row))
+            console.print(table)
+            return
+        rows = connection.execute(text("""
+            SELECT id, source, left(empreinte_sha256, 12), to_char(debut, 'YYYY-MM-DD HH24:MI:SS'),
+                   to_char(fin, 'HH24:MI:SS'), statut, lus, inseres, mis_a_jour, inchanges,
+                   retires, quarantaines, message
+            FROM run ORDER BY id DESC LIMIT :limit
+        """), {"limit": limit}).all()
+    table = Table("run", "source", "sha256", "début", "fin", "statut", "lues", "insérées",
+                  "mises à jour", "inchangées", "retirées", "quarantaine", "message")
+    for row in rows:
+        table.add_row(*(str(v) if v is not None else "" for v in row))
+    console.print(table)
 
 
 # -- server ------------------------------------------------------------------------------

@@ -203,7 +203,11 @@ class Departement(Base):
 
 
 class Commune(Base):
-    """A current commune (COG): its outline places points, its centre stands for it."""
+    """A current commune (COG): its outline places points, its centre stands for it.
+
+    A few overseas collectivities have neither outline nor point in the open sources: they
+    are still listed, so that an offer can get their code from its postcode.
+    """
 
     __tablename__ = "commune"
     code: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -212,7 +216,7 @@ class Commune(Base):
     code_region: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
     population: Mapped[int | None] = mapped_column(Integer)
     codes_postaux: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
-    centre: Mapped[Any] = mapped_column(point())
+    centre: Mapped[Any | None] = mapped_column(point(), doc="Absent si aucune source ne le place")
     geom: Mapped[Any | None] = mapped_column(multipolygon())
     __table_args__ = (
         Index("ix_commune_geom", "geom", postgresql_using="gist"),

@@ -37,6 +37,11 @@ def _wkb(geometry) -> str | None:
     return None if geometry is None else geometry.wkb_hex
 
 
+def _number(value) -> float | None:
+    """GeoJSON nulls come back from pandas as NaN."""
+    return None if value is None or value != value else value
+
+
 def load_territoires(connection: Connection, folder: Path) -> dict[str, int]:
     """Load (or refresh) the territories in the caller's transaction; idempotent."""
     regions = _read(folder / "regions.geojson.gz")
@@ -65,9 +70,9 @@ def load_territoires(connection: Connection, folder: Path) -> dict[str, int]:
         ["code", "nom", "code_departement", "code_region", "population", "codes_postaux",
          "lon", "lat", "geom"],
         ((c.code, c.nom, c.departement, c.region,
-          None if c.population != c.population or c.population is None else int(c.population),
-          [p for p in (c.codes_postaux or "").split("|") if p], c.centre_lon, c.centre_lat,
-          _wkb(c.geometry))
+          None if _number(c.population) is None else int(c.population),
+          [p for p in (c.codes_postaux or "").split("|") if p], _number(c.centre_lon),
+          _number(c.centre_lat), _wkb(c.geometry))
          for c in communes.itertuples()),
     )
     _copy_rows(connection, "tmp_commune_alias", ["code", "code_commune", "nom", "type"],
@@ -127,7 +132,7 @@ def commune_place(connection: Connection, code: str) -> Place | None:
             SELECT c.code, c.nom, c.code_departement, c.code_region, c.population,
                    ST_X(c.centre) AS lon, ST_Y(c.centre) AS lat
             FROM commune c
-            WHERE c.code = coalesce(
+            WHERE c.centre IS NOT NULL AND c.code = coalesce(
                 (SELECT code FROM commune WHERE code = :code),
                 (SELECT code_commune FROM commune_alias WHERE code = :code))
         """),
@@ -139,9 +144,10 @@ def commune_place(connection: Connection, code: str) -> Place | None:
 def fill_territory_codes(connection: Connection) -> int:
     """Give every offer its commune/département/région codes, set-based.
 
-    Three passes: a known code (older codes and arrondissements resolved to the current
+    Four passes: a known code (older codes and arrondissements resolved to the current
     commune), then the outline the point lies in, then the nearest commune within
-    ``NEAREST_COMMUNE_MAX_M`` (simplified outlines leave thin gaps along borders and coasts).
+    ``NEAREST_COMMUNE_MAX_M`` (simplified outlines leave thin gaps along borders and coasts),
+    then the postcode (for the few overseas communes no open source draws).
     Returns the number of on-site offers still without a commune.
     """
     connection.execute(text("""
@@ -169,6 +175,12 @@ def fill_territory_codes(connection: Connection) -> int:
         WHERE o.id = nearest.id AND nearest.code IS NOT NULL
     """), {"max_m": NEAREST_COMMUNE_MAX_M, "max_deg": NEAREST_COMMUNE_MAX_M / 50_000})
     connection.execute(text("""
+        UPDATE offre o SET code_commune = (
+            SELECT c.code FROM commune c WHERE c.codes_postaux @> ARRAY[o.code_postal]
+            ORDER BY c.population DESC NULLS LAST LIMIT 1)
+        WHERE o.code_commune IS NULL AND o.code_postal IS NOT NULL
+    """))
+    connection.execute(text("""
         UPDATE offre o SET code_departement = c.code_departement, code_region = c.code_region
         FROM commune c
         WHERE o.code_commune = c.code
@@ -178,3 +190,26 @@ def fill_territory_codes(connection: Connection) -> int:
     return connection.execute(
         text("SELECT count(*) FROM offre WHERE code_commune IS NULL AND mode = 'sur_place'")
     ).scalar_one()
+
+
+# Where a point of France can be: metropolitan France with Corsica, the DROM and the COM.
+# A source point outside every box is an error in the source (swapped or projected values).
+FRANCE_BOXES: dict[str, tuple[float, float, float, float]] = {
+    "métropole": (-5.6, 41.2, 9.8, 51.2),
+    "Antilles (Guadeloupe, Saint-Martin, Saint-Barthélemy)": (-63.2, 15.8, -60.8, 18.2),
+    "Martinique": (-61.3, 14.3, -60.7, 15.0),
+    "Guyane": (-54.7, 2.0, -51.5, 6.0),
+    "La Réunion": (55.1, -21.5, 55.9, -20.8),
+    "Mayotte": (44.9, -13.1, 45.4, -12.5),
+    "Saint-Pierre-et-Miquelon": (-56.5, 46.7, -56.1, 47.2),
+    "Wallis-et-Futuna": (-178.3, -14.4, -176.0, -13.1),
+    "Polynésie française": (-155.0, -28.0, -134.0, -7.0),
+    "Nouvelle-Calédonie": (163.0, -23.0, 169.0, -19.0),
+}
+
+
+def in_france(lon: float, lat: float) -> bool:
+    return any(
+        west <= lon <= east and south <= lat <= north
+        for west, south, east, north in FRANCE_BOXES.values()
+    )

@@ -93,7 +93,6 @@ def build(shared: Path, out: Path) -> dict[str, int]:
         centre = fallback.get(code) if shape is None else shape.representative_point()
         if centre is None:
             unplaced.append(f"{code} {commune['nom']} ({commune['zone']})")
-            continue
         rows.append(
             {
                 "code": code,
@@ -102,8 +101,8 @@ def build(shared: Path, out: Path) -> dict[str, int]:
                 "region": commune["region"],
                 "population": commune.get("population"),
                 "codes_postaux": "|".join(commune.get("codesPostaux", [])),
-                "centre_lon": round(centre.x, PRECISION),
-                "centre_lat": round(centre.y, PRECISION),
+                "centre_lon": round(centre.x, PRECISION) if centre else None,
+                "centre_lat": round(centre.y, PRECISION) if centre else None,
                 "geometry": shape,
             }
         )
@@ -115,8 +114,8 @@ def build(shared: Path, out: Path) -> dict[str, int]:
     with (out / "communes_alias.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["code", "code_commune", "nom", "type"])
-        placed = set(communes["code"])
-        writer.writerows(sorted({a for a in aliases if a[1] in placed and a[0] not in placed}))
+        listed = set(communes["code"])
+        writer.writerows(sorted({a for a in aliases if a[1] in listed and a[0] not in listed}))
 
     for level, source_name in (("departements", "departements"), ("regions", "regions")):
         listing = pd.DataFrame(json.loads((reference / f"decoupage-administratif-2026-{level}.json")
@@ -133,7 +132,7 @@ def build(shared: Path, out: Path) -> dict[str, int]:
     return {
         "communes": len(communes),
         "communes_sans_contour": int(communes.geometry.isna().sum()),
-        "communes_non_placees": len(unplaced),
+        "communes_sans_position": len(unplaced),
         "zones_non_placees": sorted({u.rsplit("(", 1)[1] for u in unplaced}),
         "contours_2018_sans_commune_2026": len(unmapped),
         "alias": len(aliases),

@@ -464,9 +464,9 @@ def upgrade() -> None:
                 spatial_index=False,
                 from_text="ST_GeomFromEWKT",
                 name="geometry",
-                nullable=False,
+                nullable=True,
             ),
-            nullable=False,
+            nullable=True,
         ),
         sa.Column(
             "geom",

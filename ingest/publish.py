@@ -1,0 +1,270 @@
+"""Publishing one run's staged records, set-based, inside the run's single transaction.
+
+What it guarantees: a record seen again unchanged changes nothing; a changed record updates
+only the offer fields this source owns (provenance), each change written to the history;
+a record gone from a complete file is retired, and so is an offer left with no active source
+(kept, hidden, dated — never deleted); a record that comes back brings its offer back.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Connection, text
+
+from cartographie.territoires import fill_territory_codes
+
+# Offer fields a source can own; their owner is recorded in provenance_champ.
+TEXT_FIELDS = ("nom", "description", "adresse", "code_postal", "horaires", "reservation_url",
+               "site_web")
+JSON_FIELDS = ("contacts", "accessibilite", "attributs")
+OTHER_FIELDS = ("gratuit", "age_min", "age_max", "modalites", "geom", "types_offre")
+OWNED_FIELDS = TEXT_FIELDS + JSON_FIELDS + OTHER_FIELDS
+
+# A complete file does not lose a fifth of its establishments overnight: more than this
+# looks like a partial or truncated file, and retiring would hide real offers.
+RETIREMENT_GUARD_RATIO = 0.2
+RETIREMENT_GUARD_MIN = 50
+RETIRED_BECAUSE_GONE = "disparue de toutes ses sources"
+
+
+class UnsafeRun(Exception):
+    """Publishing would do more harm than a partial file justifies; nothing is published."""
+
+
+def _new_values_sql() -> str:
+    """The offer values each changed record asks for, one row per record."""
+    texts = ",\n".join(f"i.champs->>'{f}' AS {f}" for f in TEXT_FIELDS)
+    jsons = ",\n".join(f"coalesce(i.champs->'{f}', '{default}'::jsonb) AS {f}"
+                       for f, default in zip(JSON_FIELDS, ("[]", "{}", "{}"), strict=True))
+    return f"""
+        CREATE TEMP TABLE nouvelles_valeurs ON COMMIT DROP AS
+        SELECT i.cle, r.id AS source_record_id, os.offre_id AS offre_existante,
+               coalesce(os.offre_id, nextval(pg_get_serial_sequence('offre', 'id'))) AS offre_id,
+               st.id AS structure_id,
+               {texts},
+               {jsons},
+               (i.champs->>'gratuit')::boolean AS gratuit,
+               (i.champs->>'age_min')::smallint AS age_min,
+               (i.champs->>'age_max')::smallint AS age_max,
+               coalesce(ARRAY(SELECT jsonb_array_elements_text(i.champs->'modalites')), '{{}}')
+                   AS modalites,
+               ARRAY(SELECT jsonb_array_elements_text(coalesce(i.champs->'types_offre', '[]')))
+                   AS types_offre,
+               coalesce(i.geom, place.centre) AS geom,
+               CASE WHEN i.geom IS NOT NULL THEN i.champs->>'precision_geo' ELSE 'commune' END
+                   AS precision_geo,
+               CASE WHEN i.geom IS NOT NULL THEN i.champs->>'code_commune' ELSE place.code END
+                   AS code_commune
+        FROM changed c
+        JOIN incoming i ON i.cle = c.cle
+        JOIN source_record r ON r.source = :source AND r.cle = i.cle
+        LEFT JOIN offre_source os ON os.source = :source AND os.cle = i.cle
+        LEFT JOIN structure st ON st.finess_et = i.champs->'structure'->>'finess_et'
+        LEFT JOIN LATERAL (
+            -- No coordinates: the commune it names, else the postcode's best-matching commune.
+            SELECT k.code, k.centre FROM commune k
+            WHERE i.geom IS NULL AND (
+                k.code = i.champs->>'code_commune'
+                OR k.codes_postaux @> ARRAY[i.champs->>'code_postal'])
+            ORDER BY k.code = i.champs->>'code_commune' DESC,
+                     upper(unaccent(k.nom)) = upper(unaccent(coalesce(i.champs->>'ville', '')))
+                         DESC,
+                     k.population DESC NULLS LAST
+            LIMIT 1
+        ) place ON true;
+        CREATE INDEX ON nouvelles_valeurs (offre_id);
+    """
+
+
+def _history_sql() -> str:
+    pairs = ",\n".join(
+        f"('{f}', to_jsonb(o.{f}), to_jsonb(n.{f}))" for f in OWNED_FIELDS
+        if f not in ("geom", "types_offre")
+    )
+    return f"""
+        INSERT INTO historique (offre_id, champ, ancienne_valeur, nouvelle_valeur, source, run_id)
+        SELECT o.id, f.champ, f.avant, f.apres, :source, :run
+        FROM nouvelles_valeurs n
+        JOIN offre o ON o.id = n.offre_existante
+        JOIN proprietaires p ON p.offre_id = o.id
+        CROSS JOIN LATERAL (VALUES
+            {pairs},
+            ('geom', to_jsonb(ST_AsText(o.geom)), to_jsonb(ST_AsText(n.geom)))
+        ) AS f(champ, avant, apres)
+        WHERE f.avant IS DISTINCT FROM f.apres AND p.champs->>f.champ = :source
+    """
+
+
+def _update_sql() -> str:
+    owned = [f for f in OWNED_FIELDS if f != "types_offre"]
+    assignments = ",\n".join(
+        f"{f} = CASE WHEN p.champs->>'{f}' = :source THEN n.{f} ELSE o.{f} END" for f in owned
+    )
+    return f"""
+        UPDATE offre o SET
+            {assignments},
+            precision_geo = CASE WHEN p.champs->>'geom' = :source THEN n.precision_geo
+                                 ELSE o.precision_geo END,
+            code_commune = CASE WHEN p.champs->>'geom' = :source
+                                     AND ST_AsBinary(o.geom) IS DISTINCT FROM ST_AsBinary(n.geom)
+                                THEN n.code_commune ELSE o.code_commune END,
+            structure_id = coalesce(n.structure_id, o.structure_id),
+            statut = CASE WHEN o.motif_retrait = '{RETIRED_BECAUSE_GONE}' THEN 'publiee'
+                          ELSE o.statut END,
+            retiree_le = CASE WHEN o.motif_retrait = '{RETIRED_BECAUSE_GONE}' THEN NULL
+                              ELSE o.retiree_le END,
+            motif_retrait = CASE WHEN o.motif_retrait = '{RETIRED_BECAUSE_GONE}' THEN NULL
+                                 ELSE o.motif_retrait END,
+            maj_le = now()
+        FROM nouvelles_valeurs n
+        JOIN proprietaires p ON p.offre_id = n.offre_id
+        WHERE o.id = n.offre_existante
+    """
+
+
+def _insert_sql() -> str:
+    columns = [f for f in OWNED_FIELDS if f != "types_offre"]
+    return f"""
+        INSERT INTO offre (id, structure_id, {", ".join(columns)}, precision_geo, code_commune,
+                           statut, origine, mode)
+        SELECT offre_id, structure_id, {", ".join(columns)}, precision_geo, code_commune,
+               'publiee', 'national', 'sur_place'
+        FROM nouvelles_valeurs WHERE offre_existante IS NULL
+    """
+
+
+def publish(connection: Connection, source: str, run_id: int, *,
+            accept_retirements: bool = False) -> dict[str, int]:
+    """Publish the session's ``staging`` table for ``source``; returns the run's counts."""
+    params = {"source": source, "run": run_id}
+
+    def execute(sql: str, **extra):
+        """Run one or more statements (parameters cannot go with a multi-statement string)."""
+        result = None
+        for statement in re.split(r";\s*\n", sql):
+            if statement.strip():
+                result = connection.execute(text(statement), {**params, **extra})
+        return result
+
+    execute("""
+        CREATE TEMP TABLE incoming ON COMMIT DROP AS
+        SELECT cle, brut, champs,
+               md5(champs::text || '|' || coalesce(lon::text, '') || ',' || coalesce(lat::text, ''))
+                   AS empreinte,
+               CASE WHEN lon IS NOT NULL AND lat IS NOT NULL
+                    THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END AS geom
+        FROM staging;
+        CREATE UNIQUE INDEX ON incoming (cle);
+        ANALYZE incoming;
+    """)
+    missing, active = execute("""
+        SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM incoming i WHERE i.cle = r.cle)),
+               count(*)
+        FROM source_record r WHERE r.source = :source AND r.retire_le IS NULL
+    """).one()
+    if (not accept_retirements and missing >= RETIREMENT_GUARD_MIN
+            and missing > RETIREMENT_GUARD_RATIO * active):
+        raise UnsafeRun(
+            f"{missing} enregistrement(s) sur {active} disparaîtraient de la source « {source} » "
+            f"({100 * missing / active:.0f} %) : le fichier semble partiel. Rien n'a été publié ; "
+            "si ces disparitions sont réelles, relancez avec --accepter-retraits."
+        )
+
+    execute("""
+        CREATE TEMP TABLE changed (id bigint, cle text, inserted boolean) ON COMMIT DROP;
+        WITH upserted AS (
+            INSERT INTO source_record AS r (source, cle, premier_run_id, dernier_run_id,
+                                            empreinte, brut, normalise, geom)
+            SELECT :source, cle, :run, :run, empreinte, brut, champs, geom FROM incoming
+            ON CONFLICT (source, cle) DO UPDATE SET
+                dernier_run_id = excluded.dernier_run_id, vu_le = now(),
+                empreinte = excluded.empreinte, brut = excluded.brut,
+                normalise = excluded.normalise, geom = excluded.geom, retire_le = NULL
+            WHERE r.empreinte IS DISTINCT FROM excluded.empreinte OR r.retire_le IS NOT NULL
+            RETURNING r.id, r.cle, (xmax = 0) AS inserted)
+        INSERT INTO changed SELECT id, cle, inserted FROM upserted;
+        CREATE INDEX ON changed (cle);
+        UPDATE source_record r SET dernier_run_id = :run, vu_le = now()
+        FROM incoming i WHERE r.source = :source AND r.cle = i.cle AND r.dernier_run_id <> :run;
+        UPDATE offre_source os SET dernier_run_id = :run, derniere_vue = now(), actif = true
+        FROM incoming i WHERE os.source = :source AND os.cle = i.cle;
+    """)
+    retired = execute("""
+        WITH gone AS (
+            UPDATE source_record r SET retire_le = now()
+            WHERE r.source = :source AND r.retire_le IS NULL
+              AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.cle = r.cle)
+            RETURNING r.cle),
+        deactivated AS (
+            UPDATE offre_source os SET actif = false
+            FROM gone WHERE os.source = :source AND os.cle = gone.cle)
+        SELECT count(*) FROM gone
+    """).scalar_one()
+
+    execute("""
+        INSERT INTO structure AS s (nom, nom_long, finess_et, finess_ej, siret, categorie_finess,
+                                    categorie_finess_libelle, adresse, code_postal, code_commune,
+                                    telephone)
+        SELECT st->>'nom', st->>'nom_long', st->>'finess_et', st->>'finess_ej', st->>'siret',
+               st->>'categorie_finess', st->>'categorie_finess_libelle', i.champs->>'adresse',
+               i.champs->>'code_postal', i.champs->>'code_commune', i.champs->>'telephone'
+        FROM changed c JOIN incoming i ON i.cle = c.cle
+        CROSS JOIN LATERAL (SELECT i.champs->'structure' AS st) x
+        WHERE st->>'finess_et' IS NOT NULL
+        ON CONFLICT (finess_et) DO UPDATE SET
+            nom = excluded.nom, nom_long = excluded.nom_long, finess_ej = excluded.finess_ej,
+            siret = excluded.siret, categorie_finess = excluded.categorie_finess,
+            categorie_finess_libelle = excluded.categorie_finess_libelle,
+            adresse = excluded.adresse, code_postal = excluded.code_postal,
+            code_commune = excluded.code_commune, telephone = excluded.telephone, maj_le = now()
+    """)
+    execute(_new_values_sql())
+    execute("""
+        CREATE TEMP TABLE proprietaires ON COMMIT DROP AS
+        SELECT n.offre_id, coalesce(jsonb_object_agg(p.champ, p.source)
+                                    FILTER (WHERE p.champ IS NOT NULL), '{}') AS champs
+        FROM nouvelles_valeurs n LEFT JOIN provenance_champ p ON p.offre_id = n.offre_id
+        GROUP BY n.offre_id;
+        CREATE INDEX ON proprietaires (offre_id);
+    """)
+    execute(_history_sql())
+    execute(_update_sql())
+    execute(_insert_sql())
+    execute("""
+        INSERT INTO offre_source (offre_id, source_record_id, source, cle, premier_run_id,
+                                  dernier_run_id, raison)
+        SELECT offre_id, source_record_id, :source, cle, :run, :run, 'identifiant de la source'
+        FROM nouvelles_valeurs WHERE offre_existante IS NULL;
+        INSERT INTO provenance_champ (offre_id, champ, source, cle)
+        SELECT n.offre_id, f.champ, :source, n.cle
+        FROM nouvelles_valeurs n CROSS JOIN unnest(CAST(:fields AS text[])) AS f(champ)
+        WHERE n.offre_existante IS NULL;
+        DELETE FROM offre_type_offre ot USING nouvelles_valeurs n, proprietaires p
+        WHERE ot.offre_id = n.offre_id AND p.offre_id = n.offre_id
+          AND p.champs->>'types_offre' = :source;
+        INSERT INTO offre_type_offre (offre_id, type_offre_slug)
+        SELECT DISTINCT n.offre_id, t.slug
+        FROM nouvelles_valeurs n
+        JOIN proprietaires p ON p.offre_id = n.offre_id
+        CROSS JOIN unnest(n.types_offre) AS t(slug)
+        WHERE n.offre_existante IS NULL OR p.champs->>'types_offre' = :source
+        ON CONFLICT DO NOTHING;
+    """, fields=list(OWNED_FIELDS))
+    execute(f"""
+        UPDATE offre o SET statut = 'retiree', retiree_le = now(),
+                           motif_retrait = '{RETIRED_BECAUSE_GONE}', maj_le = now()
+        WHERE o.statut <> 'retiree' AND o.origine = 'national'
+          AND EXISTS (SELECT 1 FROM offre_source os WHERE os.offre_id = o.id)
+          AND NOT EXISTS (SELECT 1 FROM offre_source os WHERE os.offre_id = o.id AND os.actif)
+    """)
+    fill_territory_codes(connection)
+    changed_existing = execute("SELECT count(*) FROM changed WHERE NOT inserted").scalar_one()
+    staged = execute("SELECT count(*) FROM incoming").scalar_one()
+    new_records = execute("SELECT count(*) FROM changed WHERE inserted").scalar_one()
+    return {
+        "inseres": new_records,
+        "mis_a_jour": changed_existing,
+        "inchanges": staged - new_records - changed_existing,
+        "retires": retired,
+    }

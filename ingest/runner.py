@@ -1,0 +1,184 @@
+"""The life of one ingestion run: stage, then publish in one transaction, or change nothing.
+
+1. The run is recorded (committed at once, so a failure is visible in ``cartographie runs``).
+2. Parsed records and rejected rows are COPYed into session-private staging tables.
+3. One transaction publishes: source records, structures, offers, provenance, history,
+   retirements, territory codes, quarantine and the run's counts. If anything fails, or the
+   process is killed, PostgreSQL rolls it back: what was published stays as it was.
+
+A session advisory lock per source keeps two runs of one source apart; a run left
+« en_cours » by a killed process is marked as interrupted by the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, text
+
+from ingest import publish
+from ingest.records import OutOfScope, Record, Rejection, WrongFormat
+from ingest.sources import SourceFile
+
+Parsed = Iterable[Record | Rejection | OutOfScope]
+PROGRESS_EVERY = 5000
+MAX_REJECTED_TEXT = 2000
+
+
+class IngestionError(Exception):
+    """The run failed; the message says why in French. Nothing was published."""
+
+    def __init__(self, run_id: int | None, message: str):
+        self.run_id = run_id
+        super().__init__(message)
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    source: str
+    lus: int = 0
+    hors_champ: int = 0
+    quarantaines: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _lock_key(source: str) -> int:
+    return zlib.crc32(f"cartographie-ingest-{source}".encode())
+
+
+def _start(connection: Connection, source: str, source_file: SourceFile) -> int:
+    ready = connection.execute(text("""
+        SELECT EXISTS (SELECT 1 FROM type_offre) AND EXISTS (SELECT 1 FROM commune)
+    """)).scalar_one()
+    if not ready:
+        raise IngestionError(None, "la base n'est pas prête (ni taxonomie ni territoires) : "
+                                   "lancez d'abord « cartographie init »")
+    locked = connection.execute(
+        text("SELECT pg_try_advisory_lock(:key)"), {"key": _lock_key(source)}
+    ).scalar_one()
+    if not locked:
+        raise IngestionError(None, f"une autre ingestion de la source « {source} » est en cours")
+    connection.execute(
+        text("""
+            UPDATE run SET statut = 'echoue', fin = now(),
+                message = 'interrompue : le processus s''est arrêté avant la fin'
+            WHERE source = :source AND statut = 'en_cours'
+        """),
+        {"source": source},
+    )
+    run_id = connection.execute(
+        text("""
+            INSERT INTO run (source, emplacement, empreinte_sha256)
+            VALUES (:source, :emplacement, :sha256) RETURNING id
+        """),
+        {"source": source, "emplacement": source_file.emplacement, "sha256": source_file.sha256},
+    ).scalar_one()
+    connection.commit()
+    return run_id
+
+
+def _stage(connection: Connection, items: Parsed, report: RunReport,
+           progress: Callable[[int], None] | None) -> None:
+    connection.execute(text("""
+        CREATE TEMP TABLE IF NOT EXISTS staging (ligne int, cle text, brut jsonb, champs jsonb,
+            lon float8, lat float8);
+        CREATE TEMP TABLE IF NOT EXISTS staging_rejet (ligne int, ressource text, raison text,
+            contenu text);
+        TRUNCATE staging, staging_rejet;
+    """))
+    # One COPY at a time per connection: rejected rows wait in memory (their text is capped).
+    rejections: list[tuple] = []
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor:
+        with cursor.copy("COPY staging (ligne, cle, brut, champs, lon, lat) FROM STDIN") as copy:
+            for item in items:
+                report.lus += 1
+                if progress and report.lus % PROGRESS_EVERY == 0:
+                    progress(report.lus)
+                if isinstance(item, Record):
+                    copy.write_row((item.ligne, item.cle, json.dumps(item.brut),
+                                    json.dumps(item.champs), item.lon, item.lat))
+                elif isinstance(item, Rejection):
+                    content = item.contenu[:MAX_REJECTED_TEXT] if item.contenu else None
+                    rejections.append((item.ligne, item.ressource, item.raison, content))
+                else:
+                    report.hors_champ += 1
+        rejected = "COPY staging_rejet (ligne, ressource, raison, contenu) FROM STDIN"
+        with cursor.copy(rejected) as copy:
+            for row in rejections:
+                copy.write_row(row)
+    # A key seen twice in one file: the first occurrence wins, the others are quarantined.
+    connection.execute(text("""
+        WITH doubles AS (
+            DELETE FROM staging s USING staging first
+            WHERE s.cle = first.cle AND s.ligne > first.ligne
+            RETURNING s.ligne, s.cle, s.brut)
+        INSERT INTO staging_rejet (ligne, ressource, raison, contenu)
+        SELECT ligne, cle, 'identifiant déjà présent plus haut dans le fichier', brut::text
+        FROM doubles
+    """))
+    connection.commit()
+    if report.lus == 0:
+        raise WrongFormat("fichier vide : aucune ligne à lire")
+
+
+def _finish(connection: Connection, report: RunReport, statut: str, message: str | None) -> None:
+    report.quarantaines = connection.execute(text("""
+        INSERT INTO quarantaine (run_id, ligne, ressource, raison, contenu)
+        SELECT :run, ligne, ressource, raison, contenu FROM staging_rejet
+    """), {"run": report.run_id}).rowcount
+    counts = report.counts
+    connection.execute(
+        text("""
+            UPDATE run SET statut = :statut, fin = now(), message = :message, lus = :lus,
+                inseres = :inseres, mis_a_jour = :mis_a_jour, inchanges = :inchanges,
+                retires = :retires, quarantaines = :quarantaines
+            WHERE id = :run
+        """),
+        {"statut": statut, "message": message, "lus": report.lus, "run": report.run_id,
+         "inseres": counts.get("inseres", 0), "mis_a_jour": counts.get("mis_a_jour", 0),
+         "inchanges": counts.get("inchanges", 0), "retires": counts.get("retires", 0),
+         "quarantaines": report.quarantaines},
+    )
+
+
+def run_ingestion(
+    engine: Engine, source: str, source_file: SourceFile, parse: Callable[[], Parsed], *,
+    accept_retirements: bool = False, progress: Callable[[int], None] | None = None,
+) -> RunReport:
+    """Run one ingestion end to end; raise ``IngestionError`` (nothing published) on failure."""
+    with engine.connect() as connection:
+        run_id = _start(connection, source, source_file)
+        report = RunReport(run_id=run_id, source=source)
+        try:
+            _stage(connection, parse(), report, progress)
+            with connection.begin():
+                report.counts = publish.publish(
+                    connection, source, run_id, accept_retirements=accept_retirements
+                )
+                message = f"{report.hors_champ} ligne(s) hors du champ de la prévention"
+                _finish(connection, report, "reussi", message)
+            return report
+        except Exception as exc:
+            connection.rollback()
+            if isinstance(exc, WrongFormat | publish.UnsafeRun):
+                message = str(exc)
+            else:
+                first_lines = " ".join(str(exc).splitlines()[:2])
+                message = f"erreur inattendue : {exc.__class__.__name__}: {first_lines}"
+            with connection.begin():
+                connection.execute(text("""
+                    CREATE TEMP TABLE IF NOT EXISTS staging_rejet (ligne int, ressource text,
+                        raison text, contenu text)
+                """))
+                report.counts = {}
+                _finish(connection, report, "echoue", message)
+            raise IngestionError(run_id, message) from exc
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                               {"key": _lock_key(source)})
+            connection.commit()
