@@ -166,21 +166,18 @@ def init() -> None:
 def _ingest(source: str, location: str, accept_retirements: bool) -> None:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ingest.catalog import SOURCES
+    from ingest.catalog import ingest
     from ingest.records import WrongFormat
-    from ingest.runner import IngestionError, run_ingestion
-    from ingest.sources import fetched
+    from ingest.runner import IngestionError
 
     settings = get_settings()
     engine = make_engine(database_url(settings))
-    kind = SOURCES[source]
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     try:
-        with fetched(location) as source_file, Progress(*columns, console=console) as progress:
-            task = progress.add_task(f"{source} : lecture de {source_file.emplacement}")
-            report = run_ingestion(
-                engine, source, source_file,
-                lambda: kind.parser(source_file.path, settings.resolved_data_dir),
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(f"{source} : lecture de {location}")
+            report = ingest(
+                engine, source, location, settings.resolved_data_dir,
                 accept_retirements=accept_retirements,
                 progress=lambda n: progress.update(
                     task, description=f"{source} : {n:,} lignes lues".replace(",", " ")),

@@ -6,9 +6,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from ingest import finess, finess_fhir
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
-from ingest.sources import open_binary, text_lines
+from ingest.runner import RunReport, run_ingestion
+from ingest.sources import fetched, open_binary, text_lines
 
 Parser = Callable[[Path, Path], Iterator[Record | Rejection | OutOfScope]]
 
@@ -42,3 +45,16 @@ class SourceKind:
 SOURCES: dict[str, SourceKind] = {
     "finess": SourceKind("finess", parse_finess),
 }
+
+
+def ingest(
+    engine: Engine, source: str, location: str, data_dir: Path, *,
+    accept_retirements: bool = False, progress: Callable[[int], None] | None = None,
+) -> RunReport:
+    """Ingest one file or URL of a named source: the single entry point of CLI and tests."""
+    kind = SOURCES[source]
+    with fetched(location) as source_file:
+        return run_ingestion(
+            engine, source, source_file, lambda: kind.parser(source_file.path, data_dir),
+            accept_retirements=accept_retirements, progress=progress,
+        )

@@ -138,13 +138,15 @@ def to_record(
             )
         et.lon, et.lat = fixed
         repaired = True
+    telephone = display_phone(et.telephone)
     champs = {
         "nom": " ".join(et.nom.split()),
         "adresse": " ".join(et.adresse.split()) if et.adresse else None,
         "code_postal": et.code_postal,
         "ville": et.ville,
         "code_commune": et.code_commune,
-        "telephone": display_phone(et.telephone),
+        "telephone": telephone,
+        "contacts": [{"type": "telephone", "valeur": telephone}] if telephone else [],
         "gratuit": category.gratuit,
         "age_min": category.age_min,
         "age_max": category.age_max,

@@ -6,7 +6,8 @@
    retirements, territory codes, quarantine and the run's counts. If anything fails, or the
    process is killed, PostgreSQL rolls it back: what was published stays as it was.
 
-A session advisory lock per source keeps two runs of one source apart; a run left
+A session advisory lock per source keeps two runs of one source apart (the second waits);
+a run left
 « en_cours » by a killed process is marked as interrupted by the next one.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
 from ingest import publish
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
@@ -25,6 +27,7 @@ from ingest.sources import SourceFile
 
 Parsed = Iterable[Record | Rejection | OutOfScope]
 PROGRESS_EVERY = 5000
+LOCK_WAIT_SECONDS = 120
 MAX_REJECTED_TEXT = 2000
 
 
@@ -57,11 +60,18 @@ def _start(connection: Connection, source: str, source_file: SourceFile) -> int:
     if not ready:
         raise IngestionError(None, "la base n'est pas prête (ni taxonomie ni territoires) : "
                                    "lancez d'abord « cartographie init »")
-    locked = connection.execute(
-        text("SELECT pg_try_advisory_lock(:key)"), {"key": _lock_key(source)}
-    ).scalar_one()
-    if not locked:
-        raise IngestionError(None, f"une autre ingestion de la source « {source} » est en cours")
+    # If this process dies, the server notices within a second and rolls the run back,
+    # instead of finishing a long statement first and holding the source's lock meanwhile.
+    connection.execute(text("SET client_connection_check_interval = '1s'"))
+    connection.execute(text(f"SET lock_timeout = '{LOCK_WAIT_SECONDS}s'"))
+    try:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _lock_key(source)})
+    except OperationalError as exc:
+        raise IngestionError(
+            None, f"une autre ingestion de la source « {source} » est en cours "
+                  f"(attente de {LOCK_WAIT_SECONDS} s dépassée)"
+        ) from exc
+    connection.execute(text("SET lock_timeout = 0"))
     connection.execute(
         text("""
             UPDATE run SET statut = 'echoue', fin = now(),

@@ -6,12 +6,11 @@ and taxonomy; each test then runs inside a transaction that is rolled back.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
@@ -22,6 +21,12 @@ from cartographie.embedded import EmbeddedCluster
 from cartographie.settings import Settings
 
 TEST_DATABASE = "cartographie_test"
+INGEST_DATABASE = "cartographie_test_ingest"
+# Tables an ingestion writes: emptied before each ingestion test (runs commit for real).
+INGESTED_TABLES = (
+    "jeu_offre, offre_type_offre, provenance_champ, historique, offre_source, offre, "
+    "structure, quarantaine, source_record, run"
+)
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +41,11 @@ def cluster(settings: Settings) -> EmbeddedCluster:
     return cluster
 
 
-@pytest.fixture(scope="session")
-def database_url(cluster: EmbeddedCluster, settings: Settings) -> str:
-    """A fresh test database: migrations, then the shipped reference data."""
-    if os.environ.get("CARTOGRAPHIE_TEST_KEEP_DB") != "1":
-        cluster.drop_database(TEST_DATABASE)
-    cluster.ensure_database(TEST_DATABASE)
-    url = cluster.url(TEST_DATABASE)
+def fresh_database(cluster: EmbeddedCluster, settings: Settings, name: str) -> str:
+    """A new database built by the migrations, with the shipped territories and taxonomy."""
+    cluster.drop_database(name)
+    cluster.ensure_database(name)
+    url = cluster.url(name)
     migrations.upgrade(url)
     engine = make_engine(url)
     with engine.begin() as connection:
@@ -52,6 +55,27 @@ def database_url(cluster: EmbeddedCluster, settings: Settings) -> str:
         )
     engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def database_url(cluster: EmbeddedCluster, settings: Settings) -> str:
+    return fresh_database(cluster, settings, TEST_DATABASE)
+
+
+@pytest.fixture(scope="session")
+def ingest_database_url(cluster: EmbeddedCluster, settings: Settings) -> str:
+    """A database for tests whose code commits (ingestion runs): never the shared one."""
+    return fresh_database(cluster, settings, INGEST_DATABASE)
+
+
+@pytest.fixture
+def ingest_engine(ingest_database_url: str) -> Iterator[Engine]:
+    """An empty offer base (reference data kept) for one ingestion test."""
+    engine = make_engine(ingest_database_url)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {INGESTED_TABLES} RESTART IDENTITY CASCADE"))
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")
