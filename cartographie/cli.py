@@ -215,6 +215,16 @@ def ingest_finess(
     _ingest("finess", location, accept_retirements)
 
 
+@ingest_app.command("vaccination")
+@friendly_errors
+def ingest_vaccination(
+    location: Annotated[str, typer.Argument(help="Fichier ou URL (CSV « ; », UTF-8 ou CP1252)")],
+    accept_retirements: AcceptRetirements = False,
+) -> None:
+    """Ingère la liste nationale des lieux de vaccination."""
+    _ingest("vaccination", location, accept_retirements)
+
+
 @app.command("runs")
 @friendly_errors
 def runs(

@@ -8,32 +8,45 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from ingest import finess, finess_fhir
+from ingest import finess, finess_csv, finess_fhir, finess_json, vaccination
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
 from ingest.runner import RunReport, run_ingestion
-from ingest.sources import fetched, open_binary, text_lines
+from ingest.sources import detect_encoding, fetched, open_binary, text_lines
 
 Parser = Callable[[Path, Path], Iterator[Record | Rejection | OutOfScope]]
 
 
-def first_meaningful_byte(path: Path) -> bytes:
+def head_of(path: Path, size: int = 8192) -> bytes:
     with open_binary(path) as handle:
-        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head[:1]
+        return handle.read(size).lstrip(b"\xef\xbb\xbf \t\r\n")
 
 
 def parse_finess(path: Path, data_dir: Path) -> Iterator[Record | Rejection | OutOfScope]:
-    """Any FINESS format, recognised by content: FHIR NDJSON for now."""
+    """Any of the three FINESS formats, recognised by content rather than by file name."""
     table = finess.categories(data_dir / "finess" / "categories.csv")
-    first = first_meaningful_byte(path)
-    if first == b"{":
-        return finess_fhir.parse(text_lines(path), table)
-    if not first:
+    head = head_of(path)
+    if not head:
         raise WrongFormat("fichier vide : aucune ligne à lire")
+    if head.startswith(b"{") and (b'"pmej"' in head or b'"schemaVersion"' in head):
+        return _streamed_json(path, table)
+    if head.startswith(b"{"):
+        return finess_fhir.parse(text_lines(path), table)
+    if head.startswith((b"finess;", b"structureet;", b"geolocalisation;")):
+        encoding = detect_encoding(path)
+        return finess_csv.parse(lambda: text_lines(path, encoding), table)
     raise WrongFormat(
-        "format FINESS non reconnu : un export FHIR NDJSON (une ressource JSON par ligne) "
-        "est attendu"
+        "format FINESS non reconnu : attendu un extrait etalab CSV (« finess;etalab;… »), "
+        "le flux JSON « structures » ou un export FHIR NDJSON"
     )
+
+
+def _streamed_json(path: Path, table) -> Iterator[Record | Rejection | OutOfScope]:
+    with open_binary(path) as stream:
+        yield from finess_json.parse(stream, table)
+
+
+def parse_vaccination(path: Path, data_dir: Path) -> Iterator[Record | Rejection | OutOfScope]:
+    return vaccination.parse(text_lines(path, detect_encoding(path)))
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,7 @@ class SourceKind:
 
 SOURCES: dict[str, SourceKind] = {
     "finess": SourceKind("finess", parse_finess),
+    "vaccination": SourceKind("vaccination", parse_vaccination),
 }
 
 
