@@ -225,6 +225,34 @@ def ingest_vaccination(
     _ingest("vaccination", location, accept_retirements)
 
 
+@ingest_app.command("all")
+@friendly_errors
+def ingest_all(
+    official: Annotated[
+        bool, typer.Option("--officiel", help="Télécharger les fichiers officiels (sinon : démo)")
+    ] = False,
+    missing_only: Annotated[
+        bool, typer.Option("--manquantes", help="Seulement les sources jamais ingérées")
+    ] = False,
+    accept_retirements: AcceptRetirements = False,
+) -> None:
+    """Ingère toutes les sources de data/sources.yaml (fichiers de démo par défaut)."""
+    from sqlalchemy import text
+
+    from ingest.catalog import read_manifest
+
+    settings = get_settings()
+    manifest = read_manifest(settings.resolved_data_dir / "sources.yaml")
+    engine = make_engine(database_url(settings))
+    with engine.connect() as connection:
+        done = set(connection.scalars(text("SELECT source FROM run WHERE statut = 'reussi'")))
+    for entry in manifest:
+        if missing_only and entry.source in done:
+            console.print(f"{entry.nom} : déjà ingérée, ignorée (--manquantes).")
+            continue
+        _ingest(entry.source, entry.url if official else str(entry.demo), accept_retirements)
+
+
 @app.command("runs")
 @friendly_errors
 def runs(
@@ -277,4 +305,8 @@ def serve(
     from api.app import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    host, port = host or settings.host, port or settings.port
+    application = create_app(settings)
+    console.print(f"Service sur http://{host}:{port} — API /api/v1, documentation /docs "
+                  "(Ctrl-C pour arrêter)")
+    uvicorn.run(application, host=host, port=port)

@@ -60,6 +60,10 @@ class EmbeddedCluster:
     database: str = "cartographie"
     os_user: str = "postgres"
 
+    def __post_init__(self) -> None:
+        # The socket folder goes into a connection string: it must be absolute.
+        self.base_dir = Path(self.base_dir).resolve()
+
     @property
     def data_dir(self) -> Path:
         return self.base_dir / "pgdata"

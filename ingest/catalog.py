@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from cartographie.yamlsource import SourceError, line_of, read_yaml
 from ingest import finess, finess_csv, finess_fhir, finess_json, vaccination
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
 from ingest.runner import RunReport, run_ingestion
@@ -72,3 +73,39 @@ def ingest(
             engine, source, source_file, lambda: kind.parser(source_file.path, data_dir),
             accept_retirements=accept_retirements, progress=progress,
         )
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    source: str
+    nom: str
+    url: str
+    demo: Path
+
+
+def read_manifest(path: Path) -> list[ManifestEntry]:
+    """``data/sources.yaml``: which sources ``ingest all`` reads, demo file and official URL."""
+    document = read_yaml(path)
+    entries = document.get("sources") if isinstance(document, dict) else None
+    if not isinstance(entries, list):
+        raise SourceError([f"{path}:1 : une liste « sources: » est attendue"])
+    problems, manifest = [], []
+    for entry in entries:
+        where = f"{path}:{line_of(entry)}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where} : chaque source est un dictionnaire")
+            continue
+        missing = [k for k in ("source", "nom", "url", "demo") if not entry.get(k)]
+        if missing:
+            problems.append(f"{where} : champ(s) manquant(s) : {', '.join(missing)}")
+        elif entry["source"] not in SOURCES:
+            problems.append(f"{where} : source inconnue « {entry['source']} » "
+                            f"(connues : {', '.join(SOURCES)})")
+        elif not (path.parent / entry["demo"]).is_file():
+            problems.append(f"{where} : fichier de démonstration introuvable : {entry['demo']}")
+        else:
+            manifest.append(ManifestEntry(entry["source"], entry["nom"], entry["url"],
+                                          path.parent / entry["demo"]))
+    if problems:
+        raise SourceError(problems)
+    return manifest

@@ -199,11 +199,13 @@ def test_duplicate_establishments_keep_the_first_and_quarantine_the_others(
     ("content", "message"),
     [
         (b"", "fichier vide"),
-        (b"structureet;010000024;010780054;CH\n" * 30, "format FINESS non reconnu"),
+        (b"nom;adresse;ville\nCSAPA;1 rue Haute;Metz\n", "format FINESS non reconnu"),
+        (b"finess;etalab;111;2026-05-12\nstructureet;010000024;CH\n",
+         "aucun enregistrement « structureet »"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "format FINESS non reconnu"),
         (b'{"resourceType": "Patient", "id": "1"}\n' * 30, "n'est pas un export FINESS FHIR"),
     ],
-    ids=["vide", "csv", "image", "autre-fhir"],
+    ids=["vide", "autre-csv", "etalab-sans-etablissement", "image", "autre-fhir"],
 )
 def test_a_file_of_the_wrong_kind_fails_and_publishes_nothing(ingest_engine, tmp_path,
                                                               content, message):
