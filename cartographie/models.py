@@ -298,6 +298,10 @@ class Offre(Base):
     attributs: Mapped[dict[str, Any]] = mapped_column(
         JSONB, server_default="{}", doc="Attributs normalisés des sources, lus par les jeux"
     )
+    provenance: Mapped[dict[str, str]] = mapped_column(
+        JSONB, server_default="{}",
+        doc="Pour chaque champ, la source qui en donne la valeur (« nom » → « finess »)",
+    )
     recherche: Mapped[Any] = mapped_column(
         TSVECTOR,
         Computed(
@@ -460,19 +464,6 @@ class OffreSource(Base):
     score: Mapped[float | None] = mapped_column(Float, doc="Score de rapprochement")
     raison: Mapped[str | None] = mapped_column(Text, doc="Pourquoi ce rattachement")
     __table_args__ = (UniqueConstraint("offre_id", "source", "cle"),)
-
-
-class ProvenanceChamp(Base):
-    """Which source gave the current value of each field of an offer."""
-
-    __tablename__ = "provenance_champ"
-    offre_id: Mapped[int] = mapped_column(
-        ForeignKey("offre.id", ondelete="CASCADE"), primary_key=True
-    )
-    champ: Mapped[str] = mapped_column(Text, primary_key=True)
-    source: Mapped[str] = mapped_column(Text)
-    cle: Mapped[str | None] = mapped_column(Text)
-    maj_le: Mapped[dt.datetime] = now_column()
 
 
 class Historique(Base):

@@ -9,17 +9,20 @@ falls in, with the nearest commune as fallback for points a simplified outline m
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
 from sqlalchemy import Connection, text
 
 # A point farther than this from every commune is not in France: it gets no commune.
 NEAREST_COMMUNE_MAX_M = 2000
 
 
-def _read(path: Path) -> gpd.GeoDataFrame:
+def _read(path: Path):
+    """A shipped GeoJSON (gzip) as a GeoDataFrame; geopandas is only needed for this load."""
+    import geopandas as gpd
+
     return gpd.read_file(f"/vsigzip/{path}" if path.suffix == ".gz" else path)
 
 
@@ -141,55 +144,57 @@ def commune_place(connection: Connection, code: str) -> Place | None:
     return Place(*row) if row else None
 
 
-def fill_territory_codes(connection: Connection) -> int:
-    """Give every offer its commune/département/région codes, set-based.
+def fill_territory_codes(connection: Connection, table: str = "offre", key: str = "id") -> int:
+    """Give rows their commune/département/région codes, set-based.
 
+    Works on ``offre`` or on any table with the same place columns (``code_commune``,
+    ``code_departement``, ``code_region``, ``code_postal``, ``geom``): an ingestion places
+    its staged rows before they reach ``offre``, so each offer is written once.
     Four passes: a known code (older codes and arrondissements resolved to the current
     commune), then the outline the point lies in, then the nearest commune within
     ``NEAREST_COMMUNE_MAX_M`` (simplified outlines leave thin gaps along borders and coasts),
     then the postcode (for the few overseas communes no open source draws).
-    Returns the number of on-site offers still without a commune.
+    Returns the number of placed rows (with a point) still without a commune.
     """
-    connection.execute(text("""
-        UPDATE offre o SET code_commune = a.code_commune
-        FROM commune_alias a
-        WHERE o.code_commune = a.code
-          AND NOT EXISTS (SELECT 1 FROM commune c WHERE c.code = o.code_commune);
-        UPDATE offre o SET code_commune = NULL
-        WHERE o.code_commune IS NOT NULL AND o.geom IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM commune c WHERE c.code = o.code_commune);
-        UPDATE offre o SET code_commune = c.code
-        FROM commune c
-        WHERE o.code_commune IS NULL AND o.geom IS NOT NULL AND ST_Covers(c.geom, o.geom);
-    """))
-    connection.execute(text("""
-        UPDATE offre o SET code_commune = nearest.code
-        FROM (
-            SELECT o.id, (
-                SELECT c.code FROM commune c
-                WHERE ST_DWithin(c.geom, o.geom, :max_deg)
-                  AND ST_Distance(c.geom::geography, o.geom::geography) <= :max_m
-                ORDER BY c.geom <-> o.geom LIMIT 1) AS code
-            FROM offre o WHERE o.code_commune IS NULL AND o.geom IS NOT NULL
-        ) nearest
-        WHERE o.id = nearest.id AND nearest.code IS NOT NULL
-    """), {"max_m": NEAREST_COMMUNE_MAX_M, "max_deg": NEAREST_COMMUNE_MAX_M / 50_000})
-    connection.execute(text("""
-        UPDATE offre o SET code_commune = (
-            SELECT c.code FROM commune c WHERE c.codes_postaux @> ARRAY[o.code_postal]
-            ORDER BY c.population DESC NULLS LAST LIMIT 1)
-        WHERE o.code_commune IS NULL AND o.code_postal IS NOT NULL
-    """))
-    connection.execute(text("""
-        UPDATE offre o SET code_departement = c.code_departement, code_region = c.code_region
-        FROM commune c
-        WHERE o.code_commune = c.code
-          AND (o.code_departement IS DISTINCT FROM c.code_departement
-               OR o.code_region IS DISTINCT FROM c.code_region)
-    """))
-    return connection.execute(
-        text("SELECT count(*) FROM offre WHERE code_commune IS NULL AND mode = 'sur_place'")
-    ).scalar_one()
+    if not (re.fullmatch(r"[a-z_]+", table) and re.fullmatch(r"[a-z_]+", key)):
+        raise ValueError(f"nom de table ou de colonne invalide : {table}.{key}")
+    statements = [
+        """UPDATE {table} o SET code_commune = a.code_commune
+           FROM commune_alias a
+           WHERE o.code_commune = a.code
+             AND NOT EXISTS (SELECT 1 FROM commune c WHERE c.code = o.code_commune)""",
+        """UPDATE {table} o SET code_commune = NULL
+           WHERE o.code_commune IS NOT NULL AND o.geom IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM commune c WHERE c.code = o.code_commune)""",
+        """UPDATE {table} o SET code_commune = c.code
+           FROM commune c
+           WHERE o.code_commune IS NULL AND o.geom IS NOT NULL AND ST_Covers(c.geom, o.geom)""",
+        """UPDATE {table} o SET code_commune = nearest.code
+           FROM (
+               SELECT o.{key} AS row_key, (
+                   SELECT c.code FROM commune c
+                   WHERE ST_DWithin(c.geom, o.geom, :max_deg)
+                     AND ST_Distance(c.geom::geography, o.geom::geography) <= :max_m
+                   ORDER BY c.geom <-> o.geom LIMIT 1) AS code
+               FROM {table} o WHERE o.code_commune IS NULL AND o.geom IS NOT NULL
+           ) nearest
+           WHERE o.{key} = nearest.row_key AND nearest.code IS NOT NULL""",
+        """UPDATE {table} o SET code_commune = (
+               SELECT c.code FROM commune c WHERE c.codes_postaux @> ARRAY[o.code_postal]
+               ORDER BY c.population DESC NULLS LAST LIMIT 1)
+           WHERE o.code_commune IS NULL AND o.code_postal IS NOT NULL""",
+        """UPDATE {table} o SET code_departement = c.code_departement, code_region = c.code_region
+           FROM commune c
+           WHERE o.code_commune = c.code
+             AND (o.code_departement IS DISTINCT FROM c.code_departement
+                  OR o.code_region IS DISTINCT FROM c.code_region)""",
+    ]
+    parameters = {"max_m": NEAREST_COMMUNE_MAX_M, "max_deg": NEAREST_COMMUNE_MAX_M / 50_000}
+    for statement in statements:
+        connection.execute(text(statement.format(table=table, key=key)), parameters)
+    return connection.execute(text(
+        f"SELECT count(*) FROM {table} WHERE code_commune IS NULL AND geom IS NOT NULL"
+    )).scalar_one()
 
 
 # Where a point of France can be: metropolitan France with Corsica, the DROM and the COM.

@@ -9,9 +9,11 @@ unordered file still works.
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
+
+import orjson
 
 from ingest.finess import Category, Establishment, to_record
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
@@ -21,6 +23,13 @@ SIRET_SYSTEMS = ("http://sirene.fr", "https://sirene.fr")
 CATEGORY_SYSTEM_SUFFIX = "/CAT_ETAB"
 # A file whose first lines hold no Organization nor Location is not a FINESS FHIR export.
 PROBE_LINES = 20
+# Fast path: two thirds of FINESS (hospitals, nursing homes…) is out of scope. Their category
+# is read from the raw line, in the flat coding object that names the CAT_ETAB system, and
+# such lines (and their Locations) are skipped without building the whole JSON tree.
+CATEGORY_CODING = re.compile(r'\{[^{}]*"system":\s*"[^"]*/CAT_ETAB"[^{}]*\}')
+CODE = re.compile(r'"code":\s*"([^"]*)"')
+ORGANIZATION_ID = re.compile(r'^\{[^{}]*?"id":\s*"([^"]+)"')
+LOCATION_REFERENCE = re.compile(r'"reference":\s*"Organization/([^"]+)"')
 
 Item = Record | Rejection | OutOfScope
 
@@ -65,9 +74,23 @@ def establishment(organization: dict[str, Any], location: dict[str, Any] | None)
     )
 
 
+def out_of_scope_organization(line: str, table: dict[str, Category]) -> str | None:
+    """The id of an Organization line whose known category is not prevention, else None."""
+    if '"resourceType": "Organization"' not in line:
+        return None
+    coding = CATEGORY_CODING.search(line)
+    code = CODE.search(coding.group(0)) if coding else None
+    category = table.get(code.group(1)) if code else None
+    identifier = ORGANIZATION_ID.search(line)
+    if category is None or category.prevention or identifier is None:
+        return None
+    return identifier.group(1)
+
+
 def parse(lines: Iterable[str], table: dict[str, Category]) -> Iterator[Item]:
     pending_organizations: dict[str, tuple[int, dict]] = {}
     pending_locations: dict[str, tuple[int, dict]] = {}
+    skipped: set[str] = set()
     recognised = 0
 
     def pair(ligne: int, organization: dict, location: dict | None) -> Item:
@@ -85,11 +108,20 @@ def parse(lines: Iterable[str], table: dict[str, Category]) -> Iterator[Item]:
                 f"ce fichier n'est pas un export FINESS FHIR NDJSON : aucune ressource "
                 f"Organization ou Location dans les {PROBE_LINES} premières lignes"
             )
+        if skip := out_of_scope_organization(line, table):
+            recognised += 1
+            skipped.add(skip)
+            yield OutOfScope(number)
+            continue
+        if '"resourceType": "Location"' in line and (
+            (reference := LOCATION_REFERENCE.search(line)) and reference.group(1) in skipped
+        ):
+            skipped.discard(reference.group(1))
+            continue
         try:
-            resource = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Rejection(number, None, f"ligne JSON illisible ({exc.msg}, colonne {exc.colno})",
-                            line[:2000])
+            resource = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield Rejection(number, None, f"ligne JSON illisible ({exc})", line[:2000])
             continue
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
         if kind == "Organization":
@@ -117,6 +149,8 @@ def parse(lines: Iterable[str], table: dict[str, Category]) -> Iterator[Item]:
                           "aucune ressource Organization ou Location")
     for ligne, organization in pending_organizations.values():
         yield pair(ligne, organization, None)
-    for ligne, location in pending_locations.values():
+    for key, (ligne, location) in pending_locations.items():
+        if key in skipped:
+            continue  # the Location of an out-of-scope establishment, met before it
         yield Rejection(ligne, f"Location/{location.get('id')}",
                         "Location sans Organization correspondante dans le fichier")

@@ -8,13 +8,14 @@ a record gone from a complete file is retired, and so is an offer left with no a
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import Connection, text
 
 from cartographie.territoires import fill_territory_codes
 
-# Offer fields a source can own; their owner is recorded in provenance_champ.
+# Offer fields a source can own; their owner is recorded in offre.provenance.
 TEXT_FIELDS = ("nom", "description", "adresse", "code_postal", "horaires", "reservation_url",
                "site_web")
 JSON_FIELDS = ("contacts", "accessibilite", "attributs")
@@ -55,7 +56,8 @@ def _new_values_sql() -> str:
                CASE WHEN i.geom IS NOT NULL THEN i.champs->>'precision_geo' ELSE 'commune' END
                    AS precision_geo,
                CASE WHEN i.geom IS NOT NULL THEN i.champs->>'code_commune' ELSE place.code END
-                   AS code_commune
+                   AS code_commune,
+               NULL::text AS code_departement, NULL::text AS code_region
         FROM changed c
         JOIN incoming i ON i.cle = c.cle
         JOIN source_record r ON r.source = :source AND r.cle = i.cle
@@ -87,28 +89,31 @@ def _history_sql() -> str:
         SELECT o.id, f.champ, f.avant, f.apres, :source, :run
         FROM nouvelles_valeurs n
         JOIN offre o ON o.id = n.offre_existante
-        JOIN proprietaires p ON p.offre_id = o.id
         CROSS JOIN LATERAL (VALUES
             {pairs},
             ('geom', to_jsonb(ST_AsText(o.geom)), to_jsonb(ST_AsText(n.geom)))
         ) AS f(champ, avant, apres)
-        WHERE f.avant IS DISTINCT FROM f.apres AND p.champs->>f.champ = :source
+        WHERE f.avant IS DISTINCT FROM f.apres AND o.provenance->>f.champ = :source
     """
 
 
 def _update_sql() -> str:
     owned = [f for f in OWNED_FIELDS if f != "types_offre"]
     assignments = ",\n".join(
-        f"{f} = CASE WHEN p.champs->>'{f}' = :source THEN n.{f} ELSE o.{f} END" for f in owned
+        f"{f} = CASE WHEN o.provenance->>'{f}' = :source THEN n.{f} ELSE o.{f} END"
+        for f in owned
     )
     return f"""
         UPDATE offre o SET
             {assignments},
-            precision_geo = CASE WHEN p.champs->>'geom' = :source THEN n.precision_geo
+            precision_geo = CASE WHEN o.provenance->>'geom' = :source THEN n.precision_geo
                                  ELSE o.precision_geo END,
-            code_commune = CASE WHEN p.champs->>'geom' = :source
-                                     AND ST_AsBinary(o.geom) IS DISTINCT FROM ST_AsBinary(n.geom)
+            code_commune = CASE WHEN o.provenance->>'geom' = :source
                                 THEN n.code_commune ELSE o.code_commune END,
+            code_departement = CASE WHEN o.provenance->>'geom' = :source
+                                    THEN n.code_departement ELSE o.code_departement END,
+            code_region = CASE WHEN o.provenance->>'geom' = :source
+                               THEN n.code_region ELSE o.code_region END,
             structure_id = coalesce(n.structure_id, o.structure_id),
             statut = CASE WHEN o.motif_retrait = '{RETIRED_BECAUSE_GONE}' THEN 'publiee'
                           ELSE o.statut END,
@@ -118,7 +123,6 @@ def _update_sql() -> str:
                                  ELSE o.motif_retrait END,
             maj_le = now()
         FROM nouvelles_valeurs n
-        JOIN proprietaires p ON p.offre_id = n.offre_id
         WHERE o.id = n.offre_existante
     """
 
@@ -127,9 +131,10 @@ def _insert_sql() -> str:
     columns = [f for f in OWNED_FIELDS if f != "types_offre"]
     return f"""
         INSERT INTO offre (id, structure_id, {", ".join(columns)}, precision_geo, code_commune,
-                           statut, origine, mode)
+                           code_departement, code_region, statut, origine, mode, provenance)
         SELECT offre_id, structure_id, {", ".join(columns)}, precision_geo, code_commune,
-               'publiee', 'national', 'sur_place'
+               code_departement, code_region, 'publiee', 'national', 'sur_place',
+               CAST(:provenance AS jsonb)
         FROM nouvelles_valeurs WHERE offre_existante IS NULL
     """
 
@@ -220,37 +225,26 @@ def publish(connection: Connection, source: str, run_id: int, *,
             code_commune = excluded.code_commune, telephone = excluded.telephone, maj_le = now()
     """)
     execute(_new_values_sql())
-    execute("""
-        CREATE TEMP TABLE proprietaires ON COMMIT DROP AS
-        SELECT n.offre_id, coalesce(jsonb_object_agg(p.champ, p.source)
-                                    FILTER (WHERE p.champ IS NOT NULL), '{}') AS champs
-        FROM nouvelles_valeurs n LEFT JOIN provenance_champ p ON p.offre_id = n.offre_id
-        GROUP BY n.offre_id;
-        CREATE INDEX ON proprietaires (offre_id);
-    """)
+    fill_territory_codes(connection, table="nouvelles_valeurs", key="offre_id")
     execute(_history_sql())
     execute(_update_sql())
-    execute(_insert_sql())
+    execute(_insert_sql(), provenance=json.dumps({field: source for field in OWNED_FIELDS}))
     execute("""
         INSERT INTO offre_source (offre_id, source_record_id, source, cle, premier_run_id,
                                   dernier_run_id, raison)
         SELECT offre_id, source_record_id, :source, cle, :run, :run, 'identifiant de la source'
         FROM nouvelles_valeurs WHERE offre_existante IS NULL;
-        INSERT INTO provenance_champ (offre_id, champ, source, cle)
-        SELECT n.offre_id, f.champ, :source, n.cle
-        FROM nouvelles_valeurs n CROSS JOIN unnest(CAST(:fields AS text[])) AS f(champ)
-        WHERE n.offre_existante IS NULL;
-        DELETE FROM offre_type_offre ot USING nouvelles_valeurs n, proprietaires p
-        WHERE ot.offre_id = n.offre_id AND p.offre_id = n.offre_id
-          AND p.champs->>'types_offre' = :source;
+        DELETE FROM offre_type_offre ot USING nouvelles_valeurs n, offre o
+        WHERE ot.offre_id = n.offre_existante AND o.id = n.offre_existante
+          AND o.provenance->>'types_offre' = :source;
         INSERT INTO offre_type_offre (offre_id, type_offre_slug)
         SELECT DISTINCT n.offre_id, t.slug
         FROM nouvelles_valeurs n
-        JOIN proprietaires p ON p.offre_id = n.offre_id
+        JOIN offre o ON o.id = n.offre_id
         CROSS JOIN unnest(n.types_offre) AS t(slug)
-        WHERE n.offre_existante IS NULL OR p.champs->>'types_offre' = :source
+        WHERE o.provenance->>'types_offre' = :source
         ON CONFLICT DO NOTHING;
-    """, fields=list(OWNED_FIELDS))
+    """)
     execute(f"""
         UPDATE offre o SET statut = 'retiree', retiree_le = now(),
                            motif_retrait = '{RETIRED_BECAUSE_GONE}', maj_le = now()
@@ -258,7 +252,6 @@ def publish(connection: Connection, source: str, run_id: int, *,
           AND EXISTS (SELECT 1 FROM offre_source os WHERE os.offre_id = o.id)
           AND NOT EXISTS (SELECT 1 FROM offre_source os WHERE os.offre_id = o.id AND os.actif)
     """)
-    fill_territory_codes(connection)
     changed_existing = execute("SELECT count(*) FROM changed WHERE NOT inserted").scalar_one()
     staged = execute("SELECT count(*) FROM incoming").scalar_one()
     new_records = execute("SELECT count(*) FROM changed WHERE inserted").scalar_one()

@@ -13,11 +13,11 @@ a run left
 
 from __future__ import annotations
 
-import json
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import orjson
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
@@ -110,8 +110,8 @@ def _stage(connection: Connection, items: Parsed, report: RunReport,
                 if progress and report.lus % PROGRESS_EVERY == 0:
                     progress(report.lus)
                 if isinstance(item, Record):
-                    copy.write_row((item.ligne, item.cle, json.dumps(item.brut),
-                                    json.dumps(item.champs), item.lon, item.lat))
+                    copy.write_row((item.ligne, item.cle, orjson.dumps(item.brut).decode(),
+                                    orjson.dumps(item.champs).decode(), item.lon, item.lat))
                 elif isinstance(item, Rejection):
                     content = item.contenu[:MAX_REJECTED_TEXT] if item.contenu else None
                     rejections.append((item.ligne, item.ressource, item.raison, content))

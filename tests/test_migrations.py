@@ -34,7 +34,7 @@ def test_model_has_every_table_of_the_architecture(engine):
     tables = set(inspect(engine).get_table_names())
     expected = {
         "theme", "carte", "besoin", "type_offre", "jeu", "jeu_offre", "structure", "offre",
-        "source_record", "run", "quarantaine", "offre_source", "provenance_champ", "historique",
+        "source_record", "run", "quarantaine", "offre_source", "historique",
         "utilisateur", "jeton", "audit", "region", "departement", "commune",
         "ressource_nationale",
     }

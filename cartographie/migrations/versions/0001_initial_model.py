@@ -233,6 +233,12 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
+            "provenance",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="{}",
+            nullable=False,
+        ),
+        sa.Column(
             "recherche",
             postgresql.TSVECTOR(),
             sa.Computed(
@@ -643,23 +649,6 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_table(
-        "provenance_champ",
-        sa.Column("offre_id", sa.BigInteger(), nullable=False),
-        sa.Column("champ", sa.Text(), nullable=False),
-        sa.Column("source", sa.Text(), nullable=False),
-        sa.Column("cle", sa.Text(), nullable=True),
-        sa.Column(
-            "maj_le", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
-        ),
-        sa.ForeignKeyConstraint(
-            ["offre_id"],
-            ["offre.id"],
-            name=op.f("fk_provenance_champ_offre_id_offre"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("offre_id", "champ", name=op.f("pk_provenance_champ")),
-    )
-    op.create_table(
         "besoin_jeu",
         sa.Column("besoin_slug", sa.Text(), nullable=False),
         sa.Column("jeu_slug", sa.Text(), nullable=False),
@@ -732,7 +721,6 @@ def downgrade() -> None:
     op.drop_table("commune_alias")
     op.drop_table("besoin_type_offre")
     op.drop_table("besoin_jeu")
-    op.drop_table("provenance_champ")
     op.drop_index(op.f("ix_offre_type_offre_type_offre_slug"), table_name="offre_type_offre")
     op.drop_table("offre_type_offre")
     op.drop_index(op.f("ix_offre_source_source_record_id"), table_name="offre_source")
