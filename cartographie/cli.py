@@ -225,6 +225,17 @@ def ingest_vaccination(
     _ingest("vaccination", location, accept_retirements)
 
 
+@ingest_app.command("ror")
+@friendly_errors
+def ingest_ror(
+    location: Annotated[str, typer.Argument(
+        help="Bundle FHIR, NDJSON, ou URL d'une recherche FHIR (pages suivies par « next »)")],
+    accept_retirements: AcceptRetirements = False,
+) -> None:
+    """Ingère les offres du ROR (HealthcareService et ressources liées)."""
+    _ingest("ror", location, accept_retirements)
+
+
 @ingest_app.command("all")
 @friendly_errors
 def ingest_all(

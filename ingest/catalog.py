@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from cartographie.yamlsource import SourceError, line_of, read_yaml
-from ingest import finess, finess_csv, finess_fhir, finess_json, vaccination
+from ingest import finess, finess_csv, finess_fhir, finess_json, ror, vaccination
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
 from ingest.runner import RunReport, run_ingestion
 from ingest.sources import detect_encoding, fetched, open_binary, text_lines
@@ -50,15 +50,24 @@ def parse_vaccination(path: Path, data_dir: Path) -> Iterator[Record | Rejection
     return vaccination.parse(text_lines(path, detect_encoding(path)))
 
 
+def parse_ror(path: Path, data_dir: Path) -> Iterator[Record | Rejection | OutOfScope]:
+    types = ror.offer_types(data_dir / "ror" / "types_offre.csv")
+    encoding = detect_encoding(path)
+    return ror.parse(lambda: ror.resources_of(path, lambda p: text_lines(p, encoding)), types)
+
+
 @dataclass(frozen=True)
 class SourceKind:
     nom: str
     parser: Parser
+    # How to bring a URL home when it is more than one file (a paged FHIR searchset).
+    download: Callable[[str, Path], object] | None = None
 
 
 SOURCES: dict[str, SourceKind] = {
     "finess": SourceKind("finess", parse_finess),
     "vaccination": SourceKind("vaccination", parse_vaccination),
+    "ror": SourceKind("ror", parse_ror, download=ror.download_searchset),
 }
 
 
@@ -68,7 +77,7 @@ def ingest(
 ) -> RunReport:
     """Ingest one file or URL of a named source: the single entry point of CLI and tests."""
     kind = SOURCES[source]
-    with fetched(location) as source_file:
+    with fetched(location, download=kind.download) as source_file:
         return run_ingestion(
             engine, source, source_file, lambda: kind.parser(source_file.path, data_dir),
             accept_retirements=accept_retirements, progress=progress,

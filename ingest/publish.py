@@ -19,7 +19,8 @@ from cartographie.territoires import fill_territory_codes
 TEXT_FIELDS = ("nom", "description", "adresse", "code_postal", "horaires", "reservation_url",
                "site_web")
 JSON_FIELDS = ("contacts", "accessibilite", "attributs")
-OTHER_FIELDS = ("gratuit", "age_min", "age_max", "modalites", "geom", "types_offre")
+OTHER_FIELDS = ("gratuit", "age_min", "age_max", "modalites", "zone_codes", "geom",
+                "types_offre")
 OWNED_FIELDS = TEXT_FIELDS + JSON_FIELDS + OTHER_FIELDS
 
 # A complete file does not lose a fifth of its establishments overnight: more than this
@@ -52,6 +53,8 @@ def _new_values_sql() -> str:
                    AS modalites,
                ARRAY(SELECT jsonb_array_elements_text(coalesce(i.champs->'types_offre', '[]')))
                    AS types_offre,
+               ARRAY(SELECT jsonb_array_elements_text(coalesce(i.champs->'zone_codes', '[]')))
+                   AS zone_codes,
                coalesce(i.geom, place.centre) AS geom,
                CASE WHEN i.geom IS NOT NULL THEN i.champs->>'precision_geo' ELSE 'commune' END
                    AS precision_geo,
@@ -211,18 +214,26 @@ def publish(connection: Connection, source: str, run_id: int, *,
         INSERT INTO structure AS s (nom, nom_long, finess_et, finess_ej, siret, categorie_finess,
                                     categorie_finess_libelle, adresse, code_postal, code_commune,
                                     telephone)
-        SELECT st->>'nom', st->>'nom_long', st->>'finess_et', st->>'finess_ej', st->>'siret',
+        SELECT DISTINCT ON (st->>'finess_et')  -- one establishment, several offers (ROR)
+               st->>'nom', st->>'nom_long', st->>'finess_et', st->>'finess_ej', st->>'siret',
                st->>'categorie_finess', st->>'categorie_finess_libelle', i.champs->>'adresse',
                i.champs->>'code_postal', i.champs->>'code_commune', i.champs->>'telephone'
         FROM changed c JOIN incoming i ON i.cle = c.cle
         CROSS JOIN LATERAL (SELECT i.champs->'structure' AS st) x
         WHERE st->>'finess_et' IS NOT NULL
+        ORDER BY st->>'finess_et', i.cle
         ON CONFLICT (finess_et) DO UPDATE SET
-            nom = excluded.nom, nom_long = excluded.nom_long, finess_ej = excluded.finess_ej,
-            siret = excluded.siret, categorie_finess = excluded.categorie_finess,
-            categorie_finess_libelle = excluded.categorie_finess_libelle,
-            adresse = excluded.adresse, code_postal = excluded.code_postal,
-            code_commune = excluded.code_commune, telephone = excluded.telephone, maj_le = now()
+            -- a source that does not know a field leaves what another source said
+            nom = coalesce(excluded.nom, s.nom), nom_long = coalesce(excluded.nom_long, s.nom_long),
+            finess_ej = coalesce(excluded.finess_ej, s.finess_ej),
+            siret = coalesce(excluded.siret, s.siret),
+            categorie_finess = coalesce(excluded.categorie_finess, s.categorie_finess),
+            categorie_finess_libelle = coalesce(excluded.categorie_finess_libelle,
+                                                s.categorie_finess_libelle),
+            adresse = coalesce(excluded.adresse, s.adresse),
+            code_postal = coalesce(excluded.code_postal, s.code_postal),
+            code_commune = coalesce(excluded.code_commune, s.code_commune),
+            telephone = coalesce(excluded.telephone, s.telephone), maj_le = now()
     """)
     execute(_new_values_sql())
     fill_territory_codes(connection, table="nouvelles_valeurs", key="offre_id")

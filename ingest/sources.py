@@ -7,7 +7,7 @@ import gzip
 import hashlib
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +40,14 @@ def sha256_of(path: Path) -> str:
 
 
 @contextmanager
-def fetched(location: str, timeout: float = 120.0) -> Iterator[SourceFile]:
-    """The source as a local file: downloaded to a temporary file first when it is a URL."""
+def fetched(
+    location: str, timeout: float = 120.0, download: Callable[[str, Path], object] | None = None,
+) -> Iterator[SourceFile]:
+    """The source as a local file: downloaded to a temporary file first when it is a URL.
+
+    ``download`` replaces the plain GET for sources whose URL is not one file (a FHIR
+    searchset read page by page).
+    """
     if not is_url(location):
         path = Path(location)
         if not path.is_file():
@@ -49,6 +55,11 @@ def fetched(location: str, timeout: float = 120.0) -> Iterator[SourceFile]:
         yield SourceFile(path, str(path.resolve()), sha256_of(path))
         return
     with tempfile.NamedTemporaryFile(prefix="cartographie-", suffix=".source") as handle:
+        if download is not None:
+            download(location, Path(handle.name))
+            path = Path(handle.name)
+            yield SourceFile(path, location, sha256_of(path))
+            return
         try:
             with httpx.stream("GET", location, timeout=timeout, follow_redirects=True) as response:
                 response.raise_for_status()
