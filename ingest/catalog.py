@@ -12,7 +12,7 @@ from cartographie.yamlsource import SourceError, line_of, read_yaml
 from ingest import finess, finess_csv, finess_fhir, finess_json, ror, vaccination
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
 from ingest.runner import RunReport, run_ingestion
-from ingest.sources import detect_encoding, fetched, open_binary, text_lines
+from ingest.sources import binary_lines, detect_encoding, fetched, open_binary, text_lines
 
 Parser = Callable[[Path, Path], Iterator[Record | Rejection | OutOfScope]]
 
@@ -31,7 +31,7 @@ def parse_finess(path: Path, data_dir: Path) -> Iterator[Record | Rejection | Ou
     if head.startswith(b"{") and (b'"pmej"' in head or b'"schemaVersion"' in head):
         return _streamed_json(path, table)
     if head.startswith(b"{"):
-        return finess_fhir.parse(text_lines(path), table)
+        return finess_fhir.parse(binary_lines(path), table)
     if head.startswith((b"finess;", b"structureet;", b"geolocalisation;")):
         encoding = detect_encoding(path)
         return finess_csv.parse(lambda: text_lines(path, encoding), table)

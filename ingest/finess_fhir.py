@@ -26,10 +26,12 @@ PROBE_LINES = 20
 # Fast path: two thirds of FINESS (hospitals, nursing homes…) is out of scope. Their category
 # is read from the raw line, in the flat coding object that names the CAT_ETAB system, and
 # such lines (and their Locations) are skipped without building the whole JSON tree.
-CATEGORY_CODING = re.compile(r'\{[^{}]*"system":\s*"[^"]*/CAT_ETAB"[^{}]*\}')
-CODE = re.compile(r'"code":\s*"([^"]*)"')
-ORGANIZATION_ID = re.compile(r'^\{[^{}]*?"id":\s*"([^"]+)"')
-LOCATION_REFERENCE = re.compile(r'"reference":\s*"Organization/([^"]+)"')
+CATEGORY_CODING = re.compile(rb'\{[^{}]*"system":\s*"[^"]*/CAT_ETAB"[^{}]*\}')
+CODE = re.compile(rb'"code":\s*"([^"]*)"')
+ORGANIZATION_ID = re.compile(rb'^\{[^{}]*?"id":\s*"([^"]+)"')
+LOCATION_REFERENCE = re.compile(rb'"reference":\s*"Organization/([^"]+)"')
+IS_ORGANIZATION = b'"resourceType": "Organization"'
+IS_LOCATION = b'"resourceType": "Location"'
 
 Item = Record | Rejection | OutOfScope
 
@@ -74,20 +76,21 @@ def establishment(organization: dict[str, Any], location: dict[str, Any] | None)
     )
 
 
-def out_of_scope_organization(line: str, table: dict[str, Category]) -> str | None:
+def out_of_scope_organization(line: bytes, table: dict[str, Category]) -> str | None:
     """The id of an Organization line whose known category is not prevention, else None."""
-    if '"resourceType": "Organization"' not in line:
+    if IS_ORGANIZATION not in line:
         return None
     coding = CATEGORY_CODING.search(line)
     code = CODE.search(coding.group(0)) if coding else None
-    category = table.get(code.group(1)) if code else None
+    category = table.get(code.group(1).decode("ascii", "replace")) if code else None
     identifier = ORGANIZATION_ID.search(line)
     if category is None or category.prevention or identifier is None:
         return None
-    return identifier.group(1)
+    return identifier.group(1).decode("utf-8", "replace")
 
 
-def parse(lines: Iterable[str], table: dict[str, Category]) -> Iterator[Item]:
+def parse(lines: Iterable[bytes], table: dict[str, Category]) -> Iterator[Item]:
+    """``lines`` are bytes: each line's UTF-8 is checked on its own, a bad one quarantined."""
     pending_organizations: dict[str, tuple[int, dict]] = {}
     pending_locations: dict[str, tuple[int, dict]] = {}
     skipped: set[str] = set()
@@ -113,15 +116,23 @@ def parse(lines: Iterable[str], table: dict[str, Category]) -> Iterator[Item]:
             skipped.add(skip)
             yield OutOfScope(number)
             continue
-        if '"resourceType": "Location"' in line and (
-            (reference := LOCATION_REFERENCE.search(line)) and reference.group(1) in skipped
+        if IS_LOCATION in line and (
+            (reference := LOCATION_REFERENCE.search(line))
+            and (organization_id := reference.group(1).decode("utf-8", "replace")) in skipped
         ):
-            skipped.discard(reference.group(1))
+            skipped.discard(organization_id)
             continue
         try:
             resource = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            yield Rejection(number, None, f"ligne JSON illisible ({exc})", line[:2000])
+            text = line[:2000].decode("utf-8", "replace")
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                yield Rejection(number, None, f"encodage invalide : UTF-8 attendu (octet "
+                                              f"0x{line[bad.start]:02x})", text)
+                continue
+            yield Rejection(number, None, f"ligne JSON illisible ({exc})", text)
             continue
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
         if kind == "Organization":
@@ -143,7 +154,7 @@ def parse(lines: Iterable[str], table: dict[str, Category]) -> Iterator[Item]:
         else:
             yield Rejection(number, f"{kind}/{resource.get('id')}" if kind else None,
                             f"ressource FHIR inattendue ({kind or 'sans resourceType'})",
-                            line[:2000])
+                            line[:2000].decode("utf-8", "replace"))
     if recognised == 0:
         raise WrongFormat("ce fichier n'est pas un export FINESS FHIR NDJSON : "
                           "aucune ressource Organization ou Location")

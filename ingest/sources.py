@@ -96,9 +96,25 @@ def detect_encoding(path: Path) -> str:
 
 def text_lines(path: Path, encoding: str = "utf-8") -> Iterator[str]:
     """Lines of text, streamed; a truncated gzip archive fails the run instead of ending early."""
+    number = 0
     try:
         with open_binary(path) as raw, io.TextIOWrapper(raw, encoding=encoding,
                                                         errors="strict", newline="") as text:
-            yield from text
+            for number, line in enumerate(text, start=1):  # noqa: B007 - read in except
+                yield line
+    except (EOFError, gzip.BadGzipFile) as exc:
+        raise WrongFormat(f"archive gzip tronquée ou illisible : {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise WrongFormat(
+            f"fichier illisible en {encoding} après la ligne {number} (octet "
+            f"0x{exc.object[exc.start]:02x}) : ni UTF-8 ni Windows-1252"
+        ) from exc
+
+
+def binary_lines(path: Path) -> Iterator[bytes]:
+    """Lines as bytes, for formats that check their own encoding line by line (NDJSON)."""
+    try:
+        with open_binary(path) as raw:
+            yield from raw
     except (EOFError, gzip.BadGzipFile) as exc:
         raise WrongFormat(f"archive gzip tronquée ou illisible : {exc}") from exc

@@ -260,3 +260,21 @@ def test_overseas_positions_projected_as_lambert_are_repaired(ingest_engine, tmp
     # formats.md control point for this establishment: (-61.52874, 16.23400)
     assert abs(lon - -61.52874) < 0.002 and abs(lat - 16.23400) < 0.002
     assert (commune, region) == ("97101", "01")
+
+
+def test_a_line_in_another_encoding_is_quarantined_not_the_file(ingest_engine, tmp_path):
+    org, loc = pairs(demo_lines(), "620")[0]
+    latin = org.replace('"name": "', '"name": "PHARMACIE DE L\'ÉGLISE ', 1)
+    path = tmp_path / "melange.ndjson"
+    path.write_bytes(org.encode() + loc.encode() + latin.encode("latin-1"))
+    report = run_finess(ingest_engine, str(path))
+    assert report.counts["inseres"] == 1
+    assert [r[:1] + r[2:] for r in quarantine(ingest_engine, report.run_id)] == [
+        (3, "encodage invalide : UTF-8 attendu (octet 0xc9)")]
+
+
+def test_a_csv_in_no_known_encoding_fails_clearly(ingest_engine, tmp_path):
+    path = tmp_path / "illisible.csv"
+    path.write_bytes(b"finess;etalab;111;2026-05-12\nstructureet;\x81\x8d\x8f;x\n")
+    with pytest.raises(IngestionError, match="ni UTF-8 ni Windows-1252"):
+        run_finess(ingest_engine, str(path))
