@@ -32,6 +32,8 @@ app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(territoires_app, name="territoires")
 ingest_app = typer.Typer(help="Ingestion des sources nationales.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
+jeux_app = typer.Typer(help="Jeux d'offres des cartes.", no_args_is_help=True)
+app.add_typer(jeux_app, name="jeux")
 
 
 def friendly_errors(command: Callable) -> Callable:
@@ -152,10 +154,54 @@ def territoires_load() -> None:
 @app.command("init")
 @friendly_errors
 def init() -> None:
-    """Prépare tout : base, schéma, territoires, taxonomie. Sans effet s'il n'y a rien à faire."""
+    """Prépare tout : base, schéma, territoires, taxonomie, jeux d'offres. Idempotent."""
     db_upgrade("head")
     territoires_load()
     taxonomy_load(check=False)
+    jeux_recompute()
+
+
+@jeux_app.command("check")
+@friendly_errors
+def jeux_check() -> None:
+    """Vérifie les définitions de data/jeux (cartes, attributs, besoins)."""
+    from cartographie import jeux
+
+    definitions = jeux.definitions(get_settings().resolved_data_dir)
+    cards = len({j.carte for j in definitions})
+    console.print(f"Jeux d'offres valides : {len(definitions)} jeux sur {cards} cartes.")
+
+
+@jeux_app.command("recompute")
+@friendly_errors
+def jeux_recompute() -> None:
+    """Recharge les définitions et recalcule l'appartenance de chaque offre aux jeux."""
+    from cartographie import jeux
+
+    settings = get_settings()
+    engine = make_engine(database_url(settings))
+    with engine.begin() as connection:
+        counts = jeux.refresh(connection, settings.resolved_data_dir)
+    console.print(f"Jeux d'offres recalculés : {len(counts)} jeux, "
+                  f"{sum(counts.values())} appartenances.")
+
+
+@jeux_app.command("explain")
+@friendly_errors
+def jeux_explain(offer_id: Annotated[int, typer.Argument(help="Identifiant de l'offre")]) -> None:
+    """Dit quelle règle a mis une offre dans quel jeu, sur quelle carte."""
+    from cartographie import jeux
+
+    engine = make_engine(database_url(get_settings()))
+    with engine.connect() as connection:
+        rows = jeux.explain(connection, offer_id)
+    if not rows:
+        console.print(f"L'offre {offer_id} n'est dans aucun jeu d'offres.")
+        return
+    table = Table("carte", "jeu", "raison", "règle", title=f"Offre {offer_id}")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 # -- ingestion ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from cartographie import jeux
 from cartographie.yamlsource import SourceError, line_of, read_yaml
 from ingest import finess, finess_csv, finess_fhir, finess_json, ror, vaccination
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
@@ -81,6 +82,7 @@ def ingest(
         return run_ingestion(
             engine, source, source_file, lambda: kind.parser(source_file.path, data_dir),
             accept_retirements=accept_retirements, progress=progress,
+            after_publish=lambda connection: jeux.refresh(connection, data_dir),
         )
 
 

@@ -159,8 +159,13 @@ def _finish(connection: Connection, report: RunReport, statut: str, message: str
 def run_ingestion(
     engine: Engine, source: str, source_file: SourceFile, parse: Callable[[], Parsed], *,
     accept_retirements: bool = False, progress: Callable[[int], None] | None = None,
+    after_publish: Callable[[Connection], object] | None = None,
 ) -> RunReport:
-    """Run one ingestion end to end; raise ``IngestionError`` (nothing published) on failure."""
+    """Run one ingestion end to end; raise ``IngestionError`` (nothing published) on failure.
+
+    ``after_publish`` runs inside the publishing transaction (the jeux d'offres are
+    recomputed there, so that cards and offers never disagree).
+    """
     with engine.connect() as connection:
         run_id = _start(connection, source, source_file)
         report = RunReport(run_id=run_id, source=source)
@@ -170,6 +175,8 @@ def run_ingestion(
                 report.counts = publish.publish(
                     connection, source, run_id, accept_retirements=accept_retirements
                 )
+                if after_publish is not None:
+                    after_publish(connection)
                 message = f"{report.hors_champ} ligne(s) hors du champ de la prévention"
                 _finish(connection, report, "reussi", message)
             return report

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.deps import get_session
-from cartographie import migrations, taxonomy, territoires
+from cartographie import jeux, migrations, taxonomy, territoires
 from cartographie.db import embedded_cluster, make_engine
 from cartographie.embedded import EmbeddedCluster
 from cartographie.settings import Settings
@@ -53,6 +53,7 @@ def fresh_database(cluster: EmbeddedCluster, settings: Settings, name: str) -> s
         taxonomy.load_taxonomy(
             connection, taxonomy.read_taxonomy(settings.resolved_data_dir / "taxonomie")
         )
+        jeux.refresh(connection, settings.resolved_data_dir)
     engine.dispose()
     return url
 

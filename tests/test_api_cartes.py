@@ -40,21 +40,19 @@ def test_a_card_gives_clickable_phone_numbers(client):
     assert line["telephone_uri"] == "tel:+33980980930"
 
 
-def test_a_card_counts_the_published_offers_of_its_jeux(client, connection):
+def test_a_card_lists_its_jeux_with_their_published_offers(client, connection):
     connection.execute(text("""
-        INSERT INTO jeu (slug, carte_slug, nom, description, definition, ordre)
-        VALUES ('csapa', 'addiction-tabac', 'CSAPA', 'Centres d''addictologie', '{}', 0);
         INSERT INTO offre (id, nom, statut, geom) OVERRIDING SYSTEM VALUE VALUES
             (900001, 'CSAPA publié', 'publiee', ST_SetSRID(ST_MakePoint(7.75, 48.58), 4326)),
             (900002, 'CSAPA brouillon', 'brouillon', ST_SetSRID(ST_MakePoint(7.75, 48.58), 4326));
         INSERT INTO jeu_offre (jeu_slug, offre_id, raison) VALUES
-            ('csapa', 900001, 'regle'), ('csapa', 900002, 'regle');
+            ('csapa-tabac', 900001, 'regle'), ('csapa-tabac', 900002, 'regle');
     """))
     carte = client.get("/api/v1/cartes/addiction-tabac").json()
-    assert carte["jeux"] == [
-        {"slug": "csapa", "nom": "CSAPA", "description": "Centres d'addictologie",
-         "nombre_offres": 1}
-    ]
+    assert [j["slug"] for j in carte["jeux"]] == [
+        "csapa-tabac", "tabacologie-centres-de-sante", "pharmacies-substituts-nicotiniques"]
+    csapa = carte["jeux"][0]
+    assert csapa["nom"] == "CSAPA (tabacologie)" and csapa["nombre_offres"] == 1
 
 
 def test_unknown_card_is_a_french_problem(client):

@@ -1,0 +1,249 @@
+"""Jeux d'offres: declarative sets of offers that fill the cards (``data/jeux/*.yaml``).
+
+A jeu belongs to one card. It keeps the offers matched by any of its rules (a rule is an AND
+of criteria on normalised attributes), minus those matched by its ``sauf`` rules, plus the
+offers listed in ``inclure``, minus those in ``exclure``. Every membership records why: the
+rule's name, or « manuel ». Rules compile to one SQL statement each: recomputing all jeux
+is a handful of set-based queries, run after each ingestion and each edit.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from cartographie.taxonomy import CARTES
+from cartographie.yamlsource import SourceError, line_of, read_yaml
+
+# criterion → (SQL over the offer « o », kind of value). Values are always bound parameters.
+CRITERIA: dict[str, tuple[str, str]] = {
+    "source": ("EXISTS (SELECT 1 FROM offre_source s WHERE s.offre_id = o.id AND s.actif "
+               "AND s.source = ANY(:{p}))", "liste"),
+    "categorie_finess": ("o.attributs->>'categorie_finess' = ANY(:{p})", "liste"),
+    "type_offre_ror": ("o.attributs->>'type_offre_ror' = ANY(:{p})", "liste"),
+    "activite_ror": ("o.attributs->'activites' ?| :{p}", "liste"),
+    "mode_prise_en_charge_ror": ("o.attributs->'modes_prise_en_charge' ?| :{p}", "liste"),
+    "public_ror": ("o.attributs->'publics' ?| :{p}", "liste"),
+    "type_offre": ("EXISTS (SELECT 1 FROM offre_type_offre t WHERE t.offre_id = o.id "
+                   "AND t.type_offre_slug = ANY(:{p}))", "liste"),
+    "nom_contient": ("unaccent(lower(o.nom)) LIKE ANY(:{p})", "motifs"),
+    "mots_cles": ("o.recherche @@ websearch_to_tsquery('cartographie_fr', :{p})", "texte"),
+    "age_max_au_plus": ("o.age_max <= :{p}", "entier"),
+    "age_min_au_moins": ("o.age_min >= :{p}", "entier"),
+}
+RULE_KEYS = {"nom", *CRITERIA}
+
+
+@dataclass
+class Rule:
+    nom: str
+    criteres: dict[str, Any]
+    ligne: int
+
+
+@dataclass
+class JeuDef:
+    slug: str
+    carte: str
+    nom: str
+    description: str
+    regles: list[Rule]
+    sauf: list[Rule] = field(default_factory=list)
+    inclure: list[int] = field(default_factory=list)
+    exclure: list[int] = field(default_factory=list)
+    besoins: list[str] = field(default_factory=list)
+    fichier: str = ""
+
+
+def _rule(entry: Any, where: str, problems: list[str]) -> Rule | None:
+    if not isinstance(entry, dict):
+        problems.append(f"{where} : une règle est un dictionnaire de critères")
+        return None
+    location = f"{where.rsplit(':', 1)[0]}:{line_of(entry)}"
+    unknown = sorted(set(entry) - RULE_KEYS)
+    if unknown:
+        problems.append(f"{location} : attribut inconnu « {unknown[0]} » (connus : "
+                        f"{', '.join(sorted(CRITERIA))})")
+        return None
+    criteria = {k: v for k, v in entry.items() if k != "nom"}
+    if not criteria:
+        problems.append(f"{location} : une règle a au moins un critère")
+        return None
+    for key, value in criteria.items():
+        kind = CRITERIA[key][1]
+        ok = (
+            (kind in ("liste", "motifs") and isinstance(value, list) and value
+             and all(isinstance(v, str | int) for v in value))
+            or (kind == "texte" and isinstance(value, str) and value.strip())
+            or (kind == "entier" and isinstance(value, int) and not isinstance(value, bool))
+        )
+        if not ok:
+            expected = {"liste": "une liste de codes", "motifs": "une liste de textes",
+                        "texte": "un texte", "entier": "un nombre entier"}[kind]
+            problems.append(f"{location} : « {key} » attend {expected}")
+            return None
+    return Rule(str(entry.get("nom") or ", ".join(criteria)), criteria, line_of(entry))
+
+
+def read_jeux(folder: Path, besoins_by_card: dict[str, set[str]] | None = None) -> list[JeuDef]:
+    """Read and check every definition; ``SourceError`` lists each problem with file:line."""
+    problems: list[str] = []
+    jeux: list[JeuDef] = []
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        document = read_yaml(path)
+        if not isinstance(document, dict):
+            problems.append(f"{path}:1 : le fichier doit contenir « carte: » et « jeux: »")
+            continue
+        card = document.get("carte")
+        if card not in CARTES:
+            problems.append(f"{path}:{line_of(card, line_of(document))} : carte inconnue "
+                            f"« {card} » (attendues : {', '.join(CARTES)})")
+            continue
+        entries = document.get("jeux")
+        if not isinstance(entries, list) or not entries:
+            problems.append(f"{path}:{line_of(document)} : une liste « jeux: » est attendue")
+            continue
+        for entry in entries:
+            where = f"{path}:{line_of(entry)}"
+            if not isinstance(entry, dict) or not entry.get("slug") or not entry.get("nom"):
+                problems.append(f"{where} : un jeu a au moins « slug » et « nom »")
+                continue
+            slug = entry["slug"]
+            if slug in seen:
+                problems.append(f"{where} : jeu « {slug} » en double (déjà en {seen[slug]})")
+                continue
+            seen[slug] = where
+            rules = [r for e in entry.get("regles") or [] if (r := _rule(e, where, problems))]
+            excepts = [r for e in entry.get("sauf") or [] if (r := _rule(e, where, problems))]
+            if not rules and not entry.get("inclure"):
+                problems.append(f"{where} : le jeu « {slug} » n'a ni règle ni offre incluse")
+            besoins = list(entry.get("besoins") or [])
+            if besoins_by_card is not None:
+                for besoin in besoins:
+                    if besoin not in besoins_by_card.get(card, set()):
+                        problems.append(f"{path}:{line_of(besoin)} : besoin « {besoin} » "
+                                        f"inconnu sur la carte « {card} »")
+            jeux.append(JeuDef(
+                slug=slug, carte=card, nom=entry["nom"], description=entry.get("description")
+                or "", regles=rules, sauf=excepts, inclure=list(entry.get("inclure") or []),
+                exclure=list(entry.get("exclure") or []), besoins=besoins, fichier=str(path),
+            ))
+    covered = {jeu.carte for jeu in jeux}
+    for card in CARTES:
+        if card not in covered:
+            problems.append(f"{folder}:1 : la carte « {card} » n'a aucun jeu d'offres")
+    if problems:
+        raise SourceError(problems)
+    return jeux
+
+
+def without_accents(value: str) -> str:
+    """« pédo » → « pedo », as PostgreSQL's unaccent does on the other side."""
+    return "".join(c for c in unicodedata.normalize("NFD", value)
+                   if unicodedata.category(c) != "Mn")
+
+
+def compile_rule(rule: Rule, prefix: str) -> tuple[str, dict[str, Any]]:
+    """One rule as a SQL condition on ``o`` with its bound parameters (never inlined)."""
+    clauses, params = [], {}
+    for index, (key, value) in enumerate(sorted(rule.criteres.items())):
+        name = f"{prefix}_{index}"
+        sql, kind = CRITERIA[key]
+        clauses.append(sql.format(p=name))
+        if kind == "liste":
+            params[name] = [str(v) for v in value]
+        elif kind == "motifs":
+            params[name] = [f"%{without_accents(str(v).lower())}%" for v in value]
+        else:
+            params[name] = value
+    return " AND ".join(f"({c})" for c in clauses), params
+
+
+def save_definitions(connection: Connection, jeux: list[JeuDef]) -> None:
+    """The jeux and their links to needs, as defined in the files (idempotent)."""
+    slugs = [jeu.slug for jeu in jeux]
+    connection.execute(text("DELETE FROM besoin_jeu"))
+    connection.execute(text("DELETE FROM jeu WHERE NOT (slug = ANY(:slugs))"), {"slugs": slugs})
+    for order, jeu in enumerate(jeux):
+        definition = {"regles": [r.criteres | {"nom": r.nom} for r in jeu.regles],
+                      "sauf": [r.criteres | {"nom": r.nom} for r in jeu.sauf],
+                      "inclure": jeu.inclure, "exclure": jeu.exclure}
+        connection.execute(text("""
+            INSERT INTO jeu (slug, carte_slug, nom, description, definition, ordre)
+            VALUES (:slug, :carte, :nom, :description, CAST(:definition AS jsonb), :ordre)
+            ON CONFLICT (slug) DO UPDATE SET carte_slug = excluded.carte_slug,
+                nom = excluded.nom, description = excluded.description,
+                definition = excluded.definition, ordre = excluded.ordre
+        """), {"slug": jeu.slug, "carte": jeu.carte, "nom": jeu.nom,
+               "description": jeu.description, "definition": json.dumps(definition),
+               "ordre": order})
+        for besoin in jeu.besoins:
+            connection.execute(text("""
+                INSERT INTO besoin_jeu (besoin_slug, jeu_slug) VALUES (:besoin, :jeu)
+                ON CONFLICT DO NOTHING
+            """), {"besoin": besoin, "jeu": jeu.slug})
+
+
+def recompute(connection: Connection, jeux: list[JeuDef]) -> dict[str, int]:
+    """Rebuild every membership from the rules, set-based; returns offers per jeu."""
+    connection.execute(text("DELETE FROM jeu_offre"))
+    for jeu in jeux:
+        excluded = ["false"]
+        params: dict[str, Any] = {"jeu": jeu.slug, "exclure": jeu.exclure}
+        for index, rule in enumerate(jeu.sauf):
+            condition, rule_params = compile_rule(rule, f"s{index}")
+            excluded.append(f"coalesce(({condition}), false)")  # unknown age: not excluded
+            params.update(rule_params)
+        for index, rule in enumerate(jeu.regles):
+            condition, rule_params = compile_rule(rule, f"r{index}")
+            connection.execute(text(f"""
+                INSERT INTO jeu_offre (jeu_slug, offre_id, raison, regle)
+                SELECT :jeu, o.id, 'regle', :regle FROM offre o
+                WHERE {condition} AND NOT ({' OR '.join(excluded)})
+                  AND NOT (o.id = ANY(:exclure))
+                ON CONFLICT DO NOTHING
+            """), {**params, **rule_params, "regle": rule.nom})
+        if jeu.inclure:
+            connection.execute(text("""
+                INSERT INTO jeu_offre (jeu_slug, offre_id, raison, regle)
+                SELECT :jeu, o.id, 'manuel', 'inclusion manuelle' FROM offre o
+                WHERE o.id = ANY(:inclure)
+                ON CONFLICT (jeu_slug, offre_id) DO UPDATE SET raison = 'manuel',
+                    regle = 'inclusion manuelle'
+            """), {"jeu": jeu.slug, "inclure": jeu.inclure})
+    rows = connection.execute(text("""
+        SELECT j.slug, count(jo.offre_id) FROM jeu j
+        LEFT JOIN jeu_offre jo ON jo.jeu_slug = j.slug GROUP BY j.slug
+    """))
+    return {slug: count for slug, count in rows}
+
+
+def explain(connection: Connection, offer_id: int) -> list[tuple[str, str, str, str]]:
+    """Why an offer is in each jeu: (carte, jeu, raison, règle)."""
+    return [tuple(row) for row in connection.execute(text("""
+        SELECT j.carte_slug, j.slug, jo.raison, coalesce(jo.regle, '')
+        FROM jeu_offre jo JOIN jeu j ON j.slug = jo.jeu_slug
+        WHERE jo.offre_id = :id ORDER BY j.carte_slug, j.ordre
+    """), {"id": offer_id})]
+
+
+def definitions(data_dir: Path) -> list[JeuDef]:
+    """The jeux of ``data/jeux``, checked against the cards and needs of the taxonomy."""
+    from cartographie.taxonomy import read_taxonomy
+
+    taxonomy = read_taxonomy(data_dir / "taxonomie")
+    besoins = {c.slug: {b.slug for b in c.besoins} for c in taxonomy.cartes}
+    return read_jeux(data_dir / "jeux", besoins)
+
+
+def refresh(connection: Connection, data_dir: Path) -> dict[str, int]:
+    """Definitions to the database, then every membership recomputed: after a run or an edit."""
+    jeux = definitions(data_dir)
+    save_definitions(connection, jeux)
+    return recompute(connection, jeux)

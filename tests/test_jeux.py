@@ -1,0 +1,138 @@
+"""Jeux d'offres: definitions checked with file and line, memberships with their reason."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from cartographie import jeux
+from cartographie.taxonomy import CARTES
+from cartographie.yamlsource import SourceError
+from ingest.catalog import ingest
+from tests.synthetic_ror import build
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+DEMO_FINESS = DATA / "demo" / "finess-grand-est-20210108-fhir.ndjson.gz"
+REQUIRED = {
+    "cmp-enfants-adolescents", "cmp-adultes", "cmpp", "bapu", "csapa-drogues", "caarud",
+    "consultations-jeunes-consommateurs", "cegidd", "centres-de-sante-sexuelle",
+    "centres-de-vaccination", "centres-de-vaccination-internationale",
+    "pharmacies-qui-vaccinent", "centres-examens-de-sante", "laboratoires-depistage",
+    "maisons-sport-sante",
+}
+
+
+@pytest.fixture
+def editable(tmp_path) -> Path:
+    folder = tmp_path / "data"
+    shutil.copytree(DATA / "jeux", folder / "jeux")
+    shutil.copytree(DATA / "taxonomie", folder / "taxonomie")
+    return folder
+
+
+def test_shipped_definitions_cover_every_card_and_the_required_jeux():
+    definitions = jeux.definitions(DATA)
+    assert {j.carte for j in definitions} == set(CARTES)
+    assert {j.slug for j in definitions} >= REQUIRED
+
+
+def edit(path: Path, old: str, new: str) -> int:
+    content = path.read_text(encoding="utf-8")
+    assert old in content
+    path.write_text(content.replace(old, new, 1), encoding="utf-8")
+    return content[: content.index(old)].count("\n") + 1
+
+
+def problems_of(folder: Path) -> list[str]:
+    with pytest.raises(SourceError) as error:
+        jeux.definitions(folder)
+    return error.value.problems
+
+
+def test_unknown_card_is_named_with_file_and_line(editable):
+    path = editable / "jeux" / "nutrition.yaml"
+    line = edit(path, "carte: nutrition", "carte: gastronomie")
+    assert any(p.startswith(f"{path}:{line} : carte inconnue « gastronomie »")
+               for p in problems_of(editable))
+
+
+def test_unknown_attribute_is_named_with_file_and_line(editable):
+    path = editable / "jeux" / "depistage.yaml"
+    line = edit(path, 'categorie_finess: ["347"]', 'categorie_finness: ["347"]')
+    assert any(p.startswith(f"{path}:{line - 1} : attribut inconnu « categorie_finness »")
+               for p in problems_of(editable))
+
+
+def test_unknown_need_and_card_without_jeu(editable):
+    path = editable / "jeux" / "depistage.yaml"
+    edit(path, "besoins: [depistage-bilan-sante,", "besoins: [depistage-inconnu,")
+    (editable / "jeux" / "nutrition.yaml").unlink()
+    problems = problems_of(editable)
+    assert any("besoin « depistage-inconnu » inconnu sur la carte « depistage »" in p
+               for p in problems)
+    assert any("la carte « nutrition » n'a aucun jeu d'offres" in p for p in problems)
+
+
+def members(engine, jeu: str) -> set[int]:
+    with engine.connect() as connection:
+        return set(connection.scalars(text(
+            "SELECT offre_id FROM jeu_offre WHERE jeu_slug = :jeu"), {"jeu": jeu}))
+
+
+def count(engine, sql: str) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text(sql)).scalar_one()
+
+
+def test_memberships_follow_the_rules_after_each_run(ingest_engine, tmp_path):
+    ingest(ingest_engine, "finess", str(DEMO_FINESS), DATA)
+    csapa = count(ingest_engine,
+                  "SELECT count(*) FROM offre WHERE attributs->>'categorie_finess' = '197'")
+    assert len(members(ingest_engine, "csapa-tabac")) == csapa > 10
+    cmp = count(ingest_engine,
+                "SELECT count(*) FROM offre WHERE attributs->>'categorie_finess' = '156'")
+    adults, children = members(ingest_engine, "cmp-adultes"), members(
+        ingest_engine, "cmp-enfants-adolescents")
+    assert adults and children and not adults & children
+    assert len(adults | children) == cmp  # every FINESS CMP is on one side, by its name
+
+    counts = build(tmp_path / "ror.ndjson")
+    ingest(ingest_engine, "ror", str(tmp_path / "ror.ndjson"), DATA)
+    ror_children = count(ingest_engine, """
+        SELECT count(*) FROM jeu_offre jo JOIN offre o ON o.id = jo.offre_id
+        WHERE jo.jeu_slug = 'cmp-enfants-adolescents'
+          AND o.attributs->>'type_offre_ror' = '281'
+    """)
+    assert ror_children == counts["publiees_281"]
+    assert len(members(ingest_engine, "consultations-jeunes-consommateurs")) == counts[
+        "publiees_86"]
+
+
+def test_explain_says_which_rule_put_an_offer_in_which_jeu(ingest_engine):
+    ingest(ingest_engine, "finess", str(DEMO_FINESS), DATA)
+    offer = count(ingest_engine, """
+        SELECT min(id) FROM offre WHERE attributs->>'categorie_finess' = '197'
+    """)
+    with ingest_engine.connect() as connection:
+        reasons = jeux.explain(connection, offer)
+    assert ("addiction-tabac", "csapa-tabac", "regle", "CSAPA (FINESS)") in reasons
+    assert {r[0] for r in reasons} >= {"addiction-drogues", "addiction-alcool",
+                                       "addiction-jeux"}
+
+
+def test_manual_include_and_exclude(ingest_engine):
+    ingest(ingest_engine, "finess", str(DEMO_FINESS), DATA)
+    pharmacy, csapa = (count(ingest_engine, f"""
+        SELECT min(id) FROM offre WHERE attributs->>'categorie_finess' = '{code}'
+    """) for code in ("620", "197"))
+    definitions = jeux.definitions(DATA)
+    csapa_tabac = next(j for j in definitions if j.slug == "csapa-tabac")
+    csapa_tabac.inclure, csapa_tabac.exclure = [pharmacy], [csapa]
+    with ingest_engine.begin() as connection:
+        jeux.recompute(connection, definitions)
+        reasons = dict((r[1], r[3]) for r in jeux.explain(connection, pharmacy))
+    assert reasons["csapa-tabac"] == "inclusion manuelle"
+    assert csapa not in members(ingest_engine, "csapa-tabac")
