@@ -163,8 +163,8 @@ def run_ingestion(
 ) -> RunReport:
     """Run one ingestion end to end; raise ``IngestionError`` (nothing published) on failure.
 
-    ``after_publish`` runs inside the publishing transaction (the jeux d'offres are
-    recomputed there, so that cards and offers never disagree).
+    ``after_publish`` runs inside the publishing transaction when the run changed something
+    (the jeux d'offres are recomputed there, so that cards and offers never disagree).
     """
     with engine.connect() as connection:
         run_id = _start(connection, source, source_file)
@@ -175,7 +175,8 @@ def run_ingestion(
                 report.counts = publish.publish(
                     connection, source, run_id, accept_retirements=accept_retirements
                 )
-                if after_publish is not None:
+                changed = sum(report.counts[k] for k in ("inseres", "mis_a_jour", "retires"))
+                if after_publish is not None and changed:
                     after_publish(connection)
                 message = f"{report.hors_champ} ligne(s) hors du champ de la prévention"
                 _finish(connection, report, "reussi", message)
