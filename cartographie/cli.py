@@ -34,6 +34,8 @@ ingest_app = typer.Typer(help="Ingestion des sources nationales.", no_args_is_he
 app.add_typer(ingest_app, name="ingest")
 jeux_app = typer.Typer(help="Jeux d'offres des cartes.", no_args_is_help=True)
 app.add_typer(jeux_app, name="jeux")
+merge_app = typer.Typer(help="Rapprochement des offres entre sources.", no_args_is_help=True)
+app.add_typer(merge_app, name="merge")
 
 
 def friendly_errors(command: Callable) -> Callable:
@@ -308,6 +310,49 @@ def ingest_all(
             console.print(f"{entry.nom} : déjà ingérée, ignorée (--manquantes).")
             continue
         _ingest(entry.source, entry.url if official else str(entry.demo), accept_retirements)
+
+
+@merge_app.command("explain")
+@friendly_errors
+def merge_explain(offer_id: Annotated[int, typer.Argument(help="Identifiant de l'offre")]) -> None:
+    """Pourquoi des enregistrements ont été (ou non) rattachés à cette offre."""
+    from ingest import merge
+
+    engine = make_engine(database_url(get_settings()))
+    with engine.connect() as connection:
+        found = merge.explain(connection, offer_id)
+    if not found["sources"]:
+        err_console.print(f"Aucune offre {offer_id} issue d'une source.")
+        raise typer.Exit(1)
+    _print_table(f"Sources de l'offre {offer_id}",
+                 ("source", "clé", "active", "score", "raison", "vue d'abord", "vue enfin"),
+                 found["sources"])
+    _print_table("Décisions de rapprochement",
+                 ("décision", "source", "clé", "score", "raison", "run"), found["decisions"])
+    _print_table("Provenance des champs", ("champ", "source"), found["champs"])
+
+
+@merge_app.command("report")
+@friendly_errors
+def merge_report(limit: Annotated[int, typer.Option(help="Lignes par section")] = 50) -> None:
+    """Fusions faites, rapprochements manqués sous le seuil, offres dont les sources divergent."""
+    from ingest import merge
+
+    engine = make_engine(database_url(get_settings()))
+    with engine.connect() as connection:
+        found = merge.report(connection, limit)
+    columns = ("offre", "source", "clé", "score", "raison")
+    _print_table("Fusions", columns, found["fusions"])
+    _print_table("Rapprochements manqués (sous le seuil)", columns, found["quasi"])
+    _print_table("Conflits de nom entre sources", ("offre", "nom publié", "noms des sources"),
+                 found["conflits"])
+
+
+def _print_table(title: str, columns: tuple[str, ...], rows) -> None:
+    table = Table(*columns, title=f"{title} ({len(rows)})")
+    for row in rows:
+        table.add_row(*(str(v) if v is not None else "" for v in row))
+    console.print(table)
 
 
 @app.command("runs")

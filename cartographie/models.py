@@ -51,6 +51,7 @@ PRECISIONS_GEO = ("adresse", "voie", "etablissement", "commune")
 RUN_STATUTS = ("en_cours", "reussi", "echoue")
 ROLES = ("admin", "ars_editeur", "ars_moderateur")
 RAISONS_JEU = ("regle", "manuel")
+DECISIONS_FUSION = ("fusion", "quasi")
 
 
 def one_of(column: str, values: tuple[str, ...]) -> str:
@@ -481,6 +482,23 @@ class Historique(Base):
         ForeignKey("utilisateur.id", ondelete="SET NULL")
     )
     le: Mapped[dt.datetime] = now_column()
+
+
+class DecisionFusion(Base):
+    """Why a source record was merged into an offer, or nearly: entity resolution's log."""
+
+    __tablename__ = "decision_fusion"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"),
+                                               index=True)
+    source: Mapped[str] = mapped_column(Text)
+    cle: Mapped[str] = mapped_column(Text)
+    offre_id: Mapped[int] = mapped_column(ForeignKey("offre.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    raison: Mapped[str] = mapped_column(Text)
+    le: Mapped[dt.datetime] = now_column()
+    __table_args__ = (CheckConstraint(one_of("decision", DECISIONS_FUSION), name="decision"),)
 
 
 # -- accounts and audit ------------------------------------------------------------------

@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         default="postgres",
         description="Compte système non privilégié qui fait tourner PostgreSQL quand on est root.",
     )
+    fusion_distance_m: float = Field(
+        default=150.0, description="Distance au-delà de laquelle deux lieux ne sont pas comparés."
+    )
+    fusion_seuil: float = Field(
+        default=0.85, description="Score (0–1) à partir duquel deux offres sont fusionnées."
+    )
+    fusion_seuil_quasi: float = Field(
+        default=0.65, description="Score à partir duquel un rapprochement manqué est signalé."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -81,7 +81,7 @@ def ingest(
     with fetched(location, download=kind.download) as source_file:
         return run_ingestion(
             engine, source, source_file, lambda: kind.parser(source_file.path, data_dir),
-            accept_retirements=accept_retirements, progress=progress,
+            data_dir, accept_retirements=accept_retirements, progress=progress,
             after_publish=lambda connection: jeux.refresh(connection, data_dir),
         )
 

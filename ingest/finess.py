@@ -153,7 +153,6 @@ def to_record(
         "types_offre": list(category.types_offre),
         "precision_geo": "etablissement" if et.lon is not None else "commune",
         "attributs": {
-            "source": SOURCE,
             "categorie_finess": category.code,
             "categorie_finess_agregee": category.code_agrege,
             "date_maj": et.date_maj,

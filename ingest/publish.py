@@ -1,7 +1,9 @@
 """Publishing one run's staged records, set-based, inside the run's single transaction.
 
-What it guarantees: a record seen again unchanged changes nothing; a changed record updates
-only the offer fields this source owns (provenance), each change written to the history;
+What it guarantees: a record seen again unchanged changes nothing; a record that describes
+an offer already known from another source joins it (``ingest.merge``); each field of an
+offer comes from the highest-ranked source that gives it (ARS > ROR > FINESS > national
+lists; the geometry from the most precise position), each change written to the history;
 a record gone from a complete file is retired, and so is an offer left with no active source
 (kept, hidden, dated — never deleted); a record that comes back brings its offer back.
 """
@@ -10,18 +12,23 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from sqlalchemy import Connection, text
 
+from cartographie.settings import get_settings
 from cartographie.territoires import fill_territory_codes
+from ingest import merge
 
-# Offer fields a source can own; their owner is recorded in offre.provenance.
+# Offer fields taken by precedence; who gave each one is recorded in offre.provenance.
 TEXT_FIELDS = ("nom", "description", "adresse", "code_postal", "horaires", "reservation_url",
                "site_web")
-JSON_FIELDS = ("contacts", "accessibilite", "attributs")
-OTHER_FIELDS = ("gratuit", "age_min", "age_max", "modalites", "zone_codes", "geom",
-                "types_offre")
-OWNED_FIELDS = TEXT_FIELDS + JSON_FIELDS + OTHER_FIELDS
+JSON_FIELDS = ("contacts", "accessibilite")
+ARRAY_FIELDS = ("modalites", "zone_codes")
+SCALAR_FIELDS = ("gratuit", "age_min", "age_max")
+OWNED_FIELDS = TEXT_FIELDS + JSON_FIELDS + ARRAY_FIELDS + SCALAR_FIELDS + ("geom",)
+SOURCE_RANK = {"ars": 4, "ror": 3, "finess": 2, "vaccination": 1}
+PRECISION_RANK = {"adresse": 4, "voie": 3, "etablissement": 2, "commune": 1}
 
 # A complete file does not lose a fifth of its establishments overnight: more than this
 # looks like a partial or truncated file, and retiring would hide real offers.
@@ -34,27 +41,66 @@ class UnsafeRun(Exception):
     """Publishing would do more harm than a partial file justifies; nothing is published."""
 
 
+def _rank(expression: str, ranks: dict[str, int]) -> str:
+    cases = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in ranks.items())
+    return f"(CASE {expression} {cases} ELSE 0 END)"
+
+
+def _present(field: str) -> str:
+    """SQL: the staged record gives a value for ``field``."""
+    if field in TEXT_FIELDS:
+        return f"coalesce(n.{field}, '') <> ''"
+    if field in JSON_FIELDS:
+        return f"n.{field}::text NOT IN ('[]', '{{}}')"
+    if field in ARRAY_FIELDS:
+        return f"cardinality(n.{field}) > 0"
+    return f"n.{field} IS NOT NULL"
+
+
+def _taken_fields_sql() -> str:
+    """Which fields each record takes on its offer: all for a new offer, else by precedence."""
+    source_rank = _rank("CAST(:source AS text)", SOURCE_RANK)
+    tests = []
+    for field in OWNED_FIELDS:
+        owner = f"o.provenance->>'{field}'"
+        wins = f"{_rank(owner, SOURCE_RANK)} <= {source_rank}"
+        if field == "geom":
+            wins = (f"({_rank('n.precision_geo', PRECISION_RANK)} > "
+                    f"{_rank('o.precision_geo', PRECISION_RANK)} OR "
+                    f"({_rank('n.precision_geo', PRECISION_RANK)} = "
+                    f"{_rank('o.precision_geo', PRECISION_RANK)} AND {wins}))")
+        tests.append(f"('{field}', ({_present(field)} OR {owner} = :source) AND "
+                     f"({owner} = :source OR {owner} IS NULL OR {wins}))")
+    return f"""
+        UPDATE nouvelles_valeurs n SET prend = coalesce((
+            SELECT jsonb_agg(f.champ) FROM (VALUES {", ".join(tests)}) AS f(champ, prend)
+            WHERE f.prend), '[]')
+        FROM offre o WHERE o.id = n.offre_id AND (n.offre_existante IS NOT NULL OR n.fusion)
+    """
+
+
 def _new_values_sql() -> str:
     """The offer values each changed record asks for, one row per record."""
     texts = ",\n".join(f"i.champs->>'{f}' AS {f}" for f in TEXT_FIELDS)
     jsons = ",\n".join(f"coalesce(i.champs->'{f}', '{default}'::jsonb) AS {f}"
-                       for f, default in zip(JSON_FIELDS, ("[]", "{}", "{}"), strict=True))
+                       for f, default in zip(JSON_FIELDS, ("[]", "{}"), strict=True))
+    arrays = ",\n".join(
+        f"ARRAY(SELECT jsonb_array_elements_text(coalesce(i.champs->'{f}', '[]'))) AS {f}"
+        for f in ARRAY_FIELDS
+    )
     return f"""
         CREATE TEMP TABLE nouvelles_valeurs ON COMMIT DROP AS
         SELECT i.cle, r.id AS source_record_id, os.offre_id AS offre_existante,
                coalesce(os.offre_id, nextval(pg_get_serial_sequence('offre', 'id'))) AS offre_id,
+               false AS fusion, NULL::jsonb AS prend,
                st.id AS structure_id,
                {texts},
                {jsons},
+               {arrays},
+               coalesce(i.champs->'attributs', '{{}}'::jsonb) AS attributs,
                (i.champs->>'gratuit')::boolean AS gratuit,
                (i.champs->>'age_min')::smallint AS age_min,
                (i.champs->>'age_max')::smallint AS age_max,
-               coalesce(ARRAY(SELECT jsonb_array_elements_text(i.champs->'modalites')), '{{}}')
-                   AS modalites,
-               ARRAY(SELECT jsonb_array_elements_text(coalesce(i.champs->'types_offre', '[]')))
-                   AS types_offre,
-               ARRAY(SELECT jsonb_array_elements_text(coalesce(i.champs->'zone_codes', '[]')))
-                   AS zone_codes,
                coalesce(i.geom, place.centre) AS geom,
                CASE WHEN i.geom IS NOT NULL THEN i.champs->>'precision_geo' ELSE 'commune' END
                    AS precision_geo,
@@ -79,45 +125,44 @@ def _new_values_sql() -> str:
             LIMIT 1
         ) place ON true;
         CREATE INDEX ON nouvelles_valeurs (offre_id);
+        CREATE INDEX ON nouvelles_valeurs (cle);
     """
 
 
 def _history_sql() -> str:
     pairs = ",\n".join(
-        f"('{f}', to_jsonb(o.{f}), to_jsonb(n.{f}))" for f in OWNED_FIELDS
-        if f not in ("geom", "types_offre")
+        f"('{f}', to_jsonb(o.{f}), to_jsonb(n.{f}))" for f in OWNED_FIELDS if f != "geom"
     )
     return f"""
         INSERT INTO historique (offre_id, champ, ancienne_valeur, nouvelle_valeur, source, run_id)
         SELECT o.id, f.champ, f.avant, f.apres, :source, :run
         FROM nouvelles_valeurs n
-        JOIN offre o ON o.id = n.offre_existante
+        JOIN offre o ON o.id = n.offre_id
         CROSS JOIN LATERAL (VALUES
             {pairs},
             ('geom', to_jsonb(ST_AsText(o.geom)), to_jsonb(ST_AsText(n.geom)))
         ) AS f(champ, avant, apres)
-        WHERE f.avant IS DISTINCT FROM f.apres AND o.provenance->>f.champ = :source
+        WHERE n.prend ? f.champ AND f.avant IS DISTINCT FROM f.apres
     """
 
 
 def _update_sql() -> str:
-    owned = [f for f in OWNED_FIELDS if f != "types_offre"]
     assignments = ",\n".join(
-        f"{f} = CASE WHEN o.provenance->>'{f}' = :source THEN n.{f} ELSE o.{f} END"
-        for f in owned
+        f"{f} = CASE WHEN n.prend ? '{f}' THEN n.{f} ELSE o.{f} END" for f in OWNED_FIELDS
+    )
+    geometry_follows = ",\n".join(
+        f"{f} = CASE WHEN n.prend ? 'geom' THEN n.{f} ELSE o.{f} END"
+        for f in ("precision_geo", "code_commune", "code_departement", "code_region")
     )
     return f"""
         UPDATE offre o SET
             {assignments},
-            precision_geo = CASE WHEN o.provenance->>'geom' = :source THEN n.precision_geo
-                                 ELSE o.precision_geo END,
-            code_commune = CASE WHEN o.provenance->>'geom' = :source
-                                THEN n.code_commune ELSE o.code_commune END,
-            code_departement = CASE WHEN o.provenance->>'geom' = :source
-                                    THEN n.code_departement ELSE o.code_departement END,
-            code_region = CASE WHEN o.provenance->>'geom' = :source
-                               THEN n.code_region ELSE o.code_region END,
-            structure_id = coalesce(n.structure_id, o.structure_id),
+            {geometry_follows},
+            attributs = o.attributs || n.attributs,
+            provenance = o.provenance || coalesce((
+                SELECT jsonb_object_agg(champ, CAST(:source AS text))
+                FROM jsonb_array_elements_text(n.prend) AS champ), '{{}}'),
+            structure_id = coalesce(o.structure_id, n.structure_id),
             statut = CASE WHEN o.motif_retrait = '{RETIRED_BECAUSE_GONE}' THEN 'publiee'
                           ELSE o.statut END,
             retiree_le = CASE WHEN o.motif_retrait = '{RETIRED_BECAUSE_GONE}' THEN NULL
@@ -126,23 +171,23 @@ def _update_sql() -> str:
                                  ELSE o.motif_retrait END,
             maj_le = now()
         FROM nouvelles_valeurs n
-        WHERE o.id = n.offre_existante
+        WHERE o.id = n.offre_id AND (n.offre_existante IS NOT NULL OR n.fusion)
     """
 
 
 def _insert_sql() -> str:
-    columns = [f for f in OWNED_FIELDS if f != "types_offre"]
+    columns = ", ".join(OWNED_FIELDS)
     return f"""
-        INSERT INTO offre (id, structure_id, {", ".join(columns)}, precision_geo, code_commune,
+        INSERT INTO offre (id, structure_id, {columns}, attributs, precision_geo, code_commune,
                            code_departement, code_region, statut, origine, mode, provenance)
-        SELECT offre_id, structure_id, {", ".join(columns)}, precision_geo, code_commune,
+        SELECT offre_id, structure_id, {columns}, attributs, precision_geo, code_commune,
                code_departement, code_region, 'publiee', 'national', 'sur_place',
                CAST(:provenance AS jsonb)
-        FROM nouvelles_valeurs WHERE offre_existante IS NULL
+        FROM nouvelles_valeurs WHERE offre_existante IS NULL AND NOT fusion
     """
 
 
-def publish(connection: Connection, source: str, run_id: int, *,
+def publish(connection: Connection, source: str, run_id: int, data_dir: Path, *,
             accept_retirements: bool = False) -> dict[str, int]:
     """Publish the session's ``staging`` table for ``source``; returns the run's counts."""
     params = {"source": source, "run": run_id}
@@ -198,7 +243,8 @@ def publish(connection: Connection, source: str, run_id: int, *,
         UPDATE offre_source os SET dernier_run_id = :run, derniere_vue = now(), actif = true
         FROM incoming i WHERE os.source = :source AND os.cle = i.cle;
     """)
-    retired = execute("""
+    execute("""
+        CREATE TEMP TABLE offres_sans_ce_record (offre_id bigint) ON COMMIT DROP;
         WITH gone AS (
             UPDATE source_record r SET retire_le = now()
             WHERE r.source = :source AND r.retire_le IS NULL
@@ -206,8 +252,12 @@ def publish(connection: Connection, source: str, run_id: int, *,
             RETURNING r.cle),
         deactivated AS (
             UPDATE offre_source os SET actif = false
-            FROM gone WHERE os.source = :source AND os.cle = gone.cle)
-        SELECT count(*) FROM gone
+            FROM gone WHERE os.source = :source AND os.cle = gone.cle
+            RETURNING os.offre_id)
+        INSERT INTO offres_sans_ce_record SELECT offre_id FROM deactivated
+    """)
+    retired = execute("""  -- now() is the transaction's time: retired by this run
+        SELECT count(*) FROM source_record WHERE source = :source AND retire_le = now()
     """).scalar_one()
 
     execute("""
@@ -237,23 +287,37 @@ def publish(connection: Connection, source: str, run_id: int, *,
     """)
     execute(_new_values_sql())
     fill_territory_codes(connection, table="nouvelles_valeurs", key="offre_id")
+    settings = get_settings()
+    merges = merge.attach(
+        connection, source, run_id, data_dir / "fusion" / "equivalences.csv",
+        merge.Thresholds(settings.fusion_distance_m, settings.fusion_seuil,
+                         settings.fusion_seuil_quasi),
+    )
+    execute(_taken_fields_sql())
     execute(_history_sql())
     execute(_update_sql())
     execute(_insert_sql(), provenance=json.dumps({field: source for field in OWNED_FIELDS}))
     execute("""
         INSERT INTO offre_source (offre_id, source_record_id, source, cle, premier_run_id,
-                                  dernier_run_id, raison)
-        SELECT offre_id, source_record_id, :source, cle, :run, :run, 'identifiant de la source'
-        FROM nouvelles_valeurs WHERE offre_existante IS NULL;
-        DELETE FROM offre_type_offre ot USING nouvelles_valeurs n, offre o
-        WHERE ot.offre_id = n.offre_existante AND o.id = n.offre_existante
-          AND o.provenance->>'types_offre' = :source;
-        INSERT INTO offre_type_offre (offre_id, type_offre_slug)
-        SELECT DISTINCT n.offre_id, t.slug
+                                  dernier_run_id, score, raison)
+        SELECT n.offre_id, n.source_record_id, :source, n.cle, :run, :run, d.score,
+               coalesce(d.raison, 'identifiant de la source')
         FROM nouvelles_valeurs n
-        JOIN offre o ON o.id = n.offre_id
-        CROSS JOIN unnest(n.types_offre) AS t(slug)
-        WHERE o.provenance->>'types_offre' = :source
+        LEFT JOIN decision_fusion d ON d.run_id = :run AND d.source = :source
+             AND d.cle = n.cle AND d.decision = 'fusion'
+        WHERE n.offre_existante IS NULL
+    """)
+    # Kinds of offer: the union of what every active source of the offer says.
+    execute("""
+        CREATE TEMP TABLE offres_touchees ON COMMIT DROP AS
+        SELECT offre_id FROM nouvelles_valeurs UNION SELECT offre_id FROM offres_sans_ce_record;
+        DELETE FROM offre_type_offre ot USING offres_touchees t WHERE ot.offre_id = t.offre_id;
+        INSERT INTO offre_type_offre (offre_id, type_offre_slug)
+        SELECT DISTINCT os.offre_id, slug
+        FROM offres_touchees t
+        JOIN offre_source os ON os.offre_id = t.offre_id AND os.actif
+        JOIN source_record r ON r.id = os.source_record_id
+        CROSS JOIN jsonb_array_elements_text(coalesce(r.normalise->'types_offre', '[]')) AS slug
         ON CONFLICT DO NOTHING;
     """)
     execute(f"""
@@ -271,4 +335,6 @@ def publish(connection: Connection, source: str, run_id: int, *,
         "mis_a_jour": changed_existing,
         "inchanges": staged - new_records - changed_existing,
         "retires": retired,
+        "fusions": merges["fusions"],
+        "quasi": merges["quasi"],
     }

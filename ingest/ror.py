@@ -364,7 +364,6 @@ def to_record(service: dict[str, Any], ligne: int | None, resolver: Resolver,
         "zone_codes": [z["code"] for z in zones],
         "precision_geo": "adresse" if lon is not None else "commune",
         "attributs": {
-            "source": SOURCE,
             "type_offre_ror": category,
             "champ_activite": _code((service.get("type") or [None])[0]),
             "activites": [c for s in service.get("specialty") or [] if (c := _code(s))],
@@ -375,7 +374,7 @@ def to_record(service: dict[str, Any], ligne: int | None, resolver: Resolver,
             "zone_intervention": zones,
             "region_source": next((t.get("code") for t in (service.get("meta") or {}).get(
                 "tag") or []), None),
-            "categorie_finess": _code((establishment.get("type") or [None])[0]),
+            "categorie_finess_structure": _code((establishment.get("type") or [None])[0]),
             "date_maj": str((service.get("meta") or {}).get("lastUpdated") or "")[:10] or None,
         },
         "structure": {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import orjson
 from sqlalchemy import Connection, Engine, text
@@ -157,7 +158,8 @@ def _finish(connection: Connection, report: RunReport, statut: str, message: str
 
 
 def run_ingestion(
-    engine: Engine, source: str, source_file: SourceFile, parse: Callable[[], Parsed], *,
+    engine: Engine, source: str, source_file: SourceFile, parse: Callable[[], Parsed],
+    data_dir: Path, *,
     accept_retirements: bool = False, progress: Callable[[int], None] | None = None,
     after_publish: Callable[[Connection], object] | None = None,
 ) -> RunReport:
@@ -173,7 +175,7 @@ def run_ingestion(
             _stage(connection, parse(), report, progress)
             with connection.begin():
                 report.counts = publish.publish(
-                    connection, source, run_id, accept_retirements=accept_retirements
+                    connection, source, run_id, data_dir, accept_retirements=accept_retirements
                 )
                 changed = sum(report.counts[k] for k in ("inseres", "mis_a_jour", "retires"))
                 if after_publish is not None and changed:

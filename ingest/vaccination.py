@@ -87,7 +87,6 @@ def to_record(row: dict[str, str], ligne: int) -> Item:
         "types_offre": ["vaccination"],
         "precision_geo": "adresse" if (row.get("id_adr") or "").strip() else "etablissement",
         "attributs": {
-            "source": SOURCE,
             "siren_declarant": (row.get("structure_siren") or "").strip() or None,
             "declarant": (row.get("structure_rais") or "").strip() or None,
             "horaires_texte": {day: row.get(column) for day, column in

@@ -24,7 +24,7 @@ TEST_DATABASE = "cartographie_test"
 INGEST_DATABASE = "cartographie_test_ingest"
 # Tables an ingestion writes: emptied before each ingestion test (runs commit for real).
 INGESTED_TABLES = (
-    "jeu_offre, offre_type_offre, historique, offre_source, offre, "
+    "decision_fusion, jeu_offre, offre_type_offre, historique, offre_source, offre, "
     "structure, quarantaine, source_record, run"
 )
 

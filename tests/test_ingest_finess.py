@@ -89,7 +89,8 @@ def test_the_same_file_twice_changes_nothing(ingest_engine):
     before = published_snapshot(ingest_engine)
     second = run_finess(ingest_engine, str(DEMO_FINESS))
     assert second.counts == {"inseres": 0, "mis_a_jour": 0,
-                             "inchanges": first.counts["inseres"], "retires": 0}
+                             "inchanges": first.counts["inseres"], "retires": 0,
+                             "fusions": 0, "quasi": 0}
     assert published_snapshot(ingest_engine) == before
     assert scalar(ingest_engine, "SELECT count(*) FROM historique") == 0
 
