@@ -242,8 +242,11 @@ def _ingest(source: str, location: str, accept_retirements: bool) -> None:
         f"{counts['inchanges']} inchangées, {counts['retires']} retirées, "
         f"{report.quarantaines} en quarantaine, {report.hors_champ} hors champ."
     )
+    console.print(f"Rapprochements : {counts['fusions']} fusion(s), {counts['quasi']} "
+                  "rapprochement(s) manqué(s) à revoir (cartographie merge report).")
     if report.quarantaines:
         console.print(f"Détail : cartographie runs --quarantine {report.run_id}")
+    console.print("Qualité de la base : cartographie qualite")
 
 
 AcceptRetirements = Annotated[
@@ -346,6 +349,24 @@ def merge_report(limit: Annotated[int, typer.Option(help="Lignes par section")] 
     _print_table("Rapprochements manqués (sous le seuil)", columns, found["quasi"])
     _print_table("Conflits de nom entre sources", ("offre", "nom publié", "noms des sources"),
                  found["conflits"])
+
+
+@app.command("qualite")
+@friendly_errors
+def qualite() -> None:
+    """Rapport de qualité : offres par carte et par région, précision, fusions, orphelines."""
+    from cartographie import qualite as quality
+
+    engine = make_engine(database_url(get_settings()))
+    with engine.connect() as connection:
+        found = quality.report(connection)
+    _print_table("Offres publiées par carte", ("carte", "offres"), found["par_carte"])
+    _print_table("Offres publiées par région", ("région", "offres"), found["par_region"])
+    _print_table("Précision de la position", ("précision", "offres", "%"), found["precision"])
+    _print_table("Rapprochements", ("décision", "source", "nombre"), found["fusions"])
+    _print_table("Offres dont les sources divergent sur le nom", ("nombre",), found["conflits"])
+    _print_table("Offres publiées sur aucune carte (catégorie ou type)", ("code", "offres"),
+                 found["sans_carte"])
 
 
 def _print_table(title: str, columns: tuple[str, ...], rows) -> None:
