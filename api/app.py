@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import problems
-from api.routers import cartes, themes
+from api.routers import cartes, offres, themes
 from cartographie.db import database_url, make_engine, make_session_factory
 from cartographie.settings import Settings, get_settings
 
@@ -34,4 +34,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     app.include_router(themes.router)
     app.include_router(cartes.router)
+    app.include_router(offres.router)
     return app

@@ -166,3 +166,23 @@ def test_quality_and_merge_reports_from_the_command_line(ingest_engine, ingest_d
     assert merges.exit_code == 0 and "noms et lieux proches" in merges.output
     assert explained.exit_code == 0
     assert "vaccination" in explained.output and "finess" in explained.output
+
+
+def test_provenance_is_served_over_http(ingest_engine, ingest_database_url, settings):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    ingest(ingest_engine, "vaccination", str(DEMO_VACCINATION), DATA)
+    ingest(ingest_engine, "finess", str(DEMO_FINESS), DATA)
+    merged = rows(ingest_engine, """
+        SELECT offre_id FROM decision_fusion WHERE decision = 'fusion' LIMIT 1""")[0][0]
+    with TestClient(create_app(settings, engine=ingest_engine)) as client:
+        body = client.get(f"/api/v1/offres/{merged}/provenance").json()
+        missing = client.get("/api/v1/offres/999999999/provenance")
+        invalid = client.get("/api/v1/offres/abc/provenance")
+    assert {s["source"] for s in body["sources"]} == {"finess", "vaccination"}
+    assert body["champs"]["nom"] == "finess" and body["champs"]["horaires"] == "vaccination"
+    assert any(s["raison"].startswith("noms et lieux proches") for s in body["sources"])
+    assert missing.status_code == 404 and "n'existe pas" in missing.json()["detail"]
+    assert invalid.status_code == 422 and "nombre entier" in invalid.json()["detail"]
