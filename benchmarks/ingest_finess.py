@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cartographie import migrations, taxonomy, territoires  # noqa: E402
-from cartographie.db import embedded_cluster, make_engine  # noqa: E402
+from cartographie.db import embedded_cluster  # noqa: E402
+from cartographie.initialisation import initialise  # noqa: E402
 from cartographie.settings import Settings  # noqa: E402
 
 NATIONAL = ROOT.parent / "shared" / "data" / "finess" / "finess-etalab-20210108-fhir.ndjson.gz"
@@ -71,13 +71,7 @@ def fresh_database(cluster, settings, name: str) -> str:
     cluster.drop_database(name)
     cluster.ensure_database(name)
     url = cluster.url(name)
-    migrations.upgrade(url)
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        territoires.load_territoires(connection, settings.resolved_data_dir / "territoires")
-        taxonomy.load_taxonomy(connection,
-                               taxonomy.read_taxonomy(settings.resolved_data_dir / "taxonomie"))
-    engine.dispose()
+    initialise(url, settings.resolved_data_dir)
     return url
 
 

@@ -157,10 +157,12 @@ def territoires_load() -> None:
 @friendly_errors
 def init() -> None:
     """Prépare tout : base, schéma, territoires, taxonomie, jeux d'offres. Idempotent."""
-    db_upgrade("head")
-    territoires_load()
-    taxonomy_load(check=False)
-    jeux_recompute()
+    from cartographie.initialisation import initialise
+
+    settings = get_settings()
+    with console.status("Schéma, territoires, taxonomie et jeux d'offres…"):
+        counts = initialise(database_url(settings), settings.resolved_data_dir)
+    console.print("Base prête : " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 @jeux_app.command("check")

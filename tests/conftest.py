@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.deps import get_session
-from cartographie import jeux, migrations, taxonomy, territoires
 from cartographie.db import embedded_cluster, make_engine
 from cartographie.embedded import EmbeddedCluster
+from cartographie.initialisation import initialise
 from cartographie.settings import Settings
 
 TEST_DATABASE = "cartographie_test"
@@ -46,15 +46,7 @@ def fresh_database(cluster: EmbeddedCluster, settings: Settings, name: str) -> s
     cluster.drop_database(name)
     cluster.ensure_database(name)
     url = cluster.url(name)
-    migrations.upgrade(url)
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        territoires.load_territoires(connection, settings.resolved_data_dir / "territoires")
-        taxonomy.load_taxonomy(
-            connection, taxonomy.read_taxonomy(settings.resolved_data_dir / "taxonomie")
-        )
-        jeux.refresh(connection, settings.resolved_data_dir)
-    engine.dispose()
+    initialise(url, settings.resolved_data_dir)
     return url
 
 
