@@ -155,6 +155,7 @@ def to_record(
         "attributs": {
             "categorie_finess": category.code,
             "categorie_finess_agregee": category.code_agrege,
+            "siret": et.siret,
             "date_maj": et.date_maj,
             **({"coordonnees_reprojetees": True} if repaired else {}),
         },

@@ -5,7 +5,9 @@ before any offer is written. A record not yet linked to an offer is matched, set
 
 1. **strong keys** — the same FINESS establishment (structure) and an equivalent kind of
    offer (``data/fusion/equivalences.csv``: FINESS category ↔ ROR type d'offre), e.g. the
-   FINESS CSAPA and the ROR « CSAPA » offer of that establishment;
+   FINESS CSAPA and the ROR « CSAPA » offer of that establishment; for a record without
+   FINESS, the same SIRET (a ROR offer « hors FINESS » is the same ROR offer id across runs
+   through ``offre_source``);
 2. **similarity** — otherwise, offers of other sources within ``fusion_distance_m`` are
    scored on name (rapidfuzz ``token_set_ratio`` on normalised names), address and
    distance; at or above ``fusion_seuil`` the record joins the offer, between
@@ -106,6 +108,29 @@ def attach(connection: Connection, source: str, run_id: int, equivalences: Path,
                'même établissement FINESS et même type d''offre (catégorie FINESS '
                || categorie || ' ↔ type ROR ' || type_ror || ')'
         FROM merged
+    """), params).rowcount
+
+    strong += connection.execute(text("""
+        -- SIRET: for records without FINESS (ROR « hors FINESS », ARS), same establishment
+        WITH candidates AS (
+            SELECT DISTINCT ON (n.cle) n.cle, o.id AS offre, n.attributs->>'siret' AS siret
+            FROM nouvelles_valeurs n
+            JOIN offre o ON o.attributs->>'siret' = n.attributs->>'siret'
+                 AND o.statut <> 'retiree'
+            WHERE n.offre_existante IS NULL AND NOT n.fusion AND n.structure_id IS NULL
+              AND coalesce(n.attributs->>'siret', '') <> ''
+              AND NOT EXISTS (SELECT 1 FROM offre_source os
+                              WHERE os.offre_id = o.id AND os.source = :source AND os.actif)
+              AND NOT EXISTS (SELECT 1 FROM nouvelles_valeurs m
+                              WHERE m.fusion AND m.offre_id = o.id)
+            ORDER BY n.cle, o.id),
+        unique_offers AS (SELECT DISTINCT ON (offre) * FROM candidates ORDER BY offre, cle),
+        merged AS (
+            UPDATE nouvelles_valeurs n SET offre_id = u.offre, fusion = true
+            FROM unique_offers u WHERE n.cle = u.cle
+            RETURNING n.cle, u.offre, u.siret)
+        INSERT INTO decision_fusion (run_id, source, cle, offre_id, decision, score, raison)
+        SELECT :run, :source, cle, offre, 'fusion', 1.0, 'même SIRET ' || siret FROM merged
     """), params).rowcount
 
     candidates = connection.execute(text("""

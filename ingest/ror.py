@@ -45,6 +45,7 @@ EXT_TYPE_OF_TIME = IG + "ror-available-time-type-of-time"
 EXT_COMMUNE = IG + "ror-commune-cog"
 GEOLOCATION = "http://hl7.org/fhir/StructureDefinition/geolocation"
 FINESS_SYSTEMS = ("https://finess.esante.gouv.fr", "http://finess.esante.gouv.fr")
+SIRET_SYSTEMS = ("http://sirene.fr", "https://sirene.fr")
 FREE_ACCESS = "1"  # TRE_R283 « Accès libre »
 OPENING_HOURS = "01"  # TRE_R252 « Horaire d'ouverture »
 FHIR_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -286,6 +287,13 @@ def _finess(organization: dict[str, Any]) -> str | None:
     return None
 
 
+def _siret(organization: dict[str, Any]) -> str | None:
+    for identifier in organization.get("identifier") or []:
+        if identifier.get("system") in SIRET_SYSTEMS:
+            return str(identifier.get("value") or "").strip() or None
+    return None
+
+
 def _position(location: dict[str, Any]) -> tuple[float | None, float | None]:
     position = location.get("position") or {}
     lon, lat = position.get("longitude"), position.get("latitude")
@@ -375,6 +383,7 @@ def to_record(service: dict[str, Any], ligne: int | None, resolver: Resolver,
             "region_source": next((t.get("code") for t in (service.get("meta") or {}).get(
                 "tag") or []), None),
             "categorie_finess_structure": _code((establishment.get("type") or [None])[0]),
+            "siret": _siret(establishment),
             "date_maj": str((service.get("meta") or {}).get("lastUpdated") or "")[:10] or None,
         },
         "structure": {

@@ -186,3 +186,28 @@ def test_provenance_is_served_over_http(ingest_engine, ingest_database_url, sett
     assert any(s["raison"].startswith("noms et lieux proches") for s in body["sources"])
     assert missing.status_code == 404 and "n'existe pas" in missing.json()["detail"]
     assert invalid.status_code == 422 and "nombre entier" in invalid.json()["detail"]
+
+
+def test_a_record_without_finess_joins_by_siret(ingest_engine, tmp_path):
+    ingest(ingest_engine, "finess", str(DEMO_FINESS), DATA)
+    offer_id, siret, lon, lat = rows(ingest_engine, """
+        SELECT id, attributs->>'siret', ST_X(geom), ST_Y(geom) FROM offre
+        WHERE attributs->>'categorie_finess' = '603' AND attributs->>'siret' IS NOT NULL
+        ORDER BY id LIMIT 1
+    """)[0]
+    bundle = json.loads((Path(__file__).resolve().parents[2] / "shared" / "docs" / "examples"
+                         / "ror-bundle-example.json").read_text(encoding="utf-8"))
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource.get("id") == "org-eg-fictif-msp":
+            resource["identifier"] = [{"system": "https://sirene.fr", "value": siret}]
+        if resource.get("id") == "loc-fictif-msp":  # 1 km away: similarity would not see it
+            resource["position"] = {"longitude": lon + 0.013, "latitude": lat}
+            resource["extension"] = []
+    path = tmp_path / "ror-siret.json"
+    path.write_text(json.dumps(bundle), encoding="utf-8")
+    ingest(ingest_engine, "ror", str(path), DATA)
+    joined = rows(ingest_engine, """
+        SELECT d.raison FROM decision_fusion d WHERE d.offre_id = :id AND d.source = 'ror'
+    """, id=offer_id)
+    assert joined == [(f"même SIRET {siret}",)]
