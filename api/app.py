@@ -6,8 +6,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import problems
-from api.routers import cartes, offres, themes
-from cartographie.db import database_url, make_engine, make_session_factory
+from api.caching import ETagMiddleware
+from api.routers import cartes, offres, ogc, orientation, themes, tiles
+from cartographie.db import database_url, make_engine, make_session_factory, normalise_url
 from cartographie.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -18,9 +19,16 @@ thématiques sous 7 sujets clés. Les erreurs suivent RFC 9457 (problem+json) en
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """Build the app; ``engine`` lets tests and scripts bring their own connection pool."""
+    """Build the app; ``engine`` lets tests and scripts bring their own connection pool.
+
+    Public reads go to ``DATABASE_READ_URL`` when it is set (a read replica), else to the
+    main database.
+    """
     settings = settings or get_settings()
-    engine = engine or make_engine(database_url(settings))
+    engine = engine or make_engine(
+        normalise_url(settings.database_read_url) if settings.database_read_url
+        else database_url(settings)
+    )
     app = FastAPI(
         title="Cartographie des ressources de prévention",
         version="1",
@@ -28,11 +36,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
+    app.openapi_version = "3.0.3"  # OGC API – Features conformance class « oas30 »
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     problems.install(app)
+    app.add_middleware(ETagMiddleware)
     app.include_router(themes.router)
     app.include_router(cartes.router)
     app.include_router(offres.router)
+    app.include_router(orientation.router)
+    app.include_router(ogc.router)
+    app.include_router(tiles.router)
     return app

@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -332,6 +333,8 @@ class Offre(Base):
             "(statut = 'retiree') = (retiree_le IS NOT NULL)", name="retrait_date"
         ),
         Index("ix_offre_geom", "geom", postgresql_using="gist"),
+        # Nearest offers in true metres (KNN on the sphere), for « near this person ».
+        Index("ix_offre_geog", text("(geom::geography)"), postgresql_using="gist"),
         Index("ix_offre_zone", "zone", postgresql_using="gist"),
         Index("ix_offre_recherche", "recherche", postgresql_using="gin"),
         Index("ix_offre_attributs", "attributs", postgresql_using="gin"),

@@ -6,6 +6,7 @@ hosting platform and docker compose already use.
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,15 @@ class Settings(BaseSettings):
     )
     fusion_seuil_quasi: float = Field(
         default=0.65, description="Score à partir duquel un rapprochement manqué est signalé."
+    )
+    geocodeur: Literal["local", "geoplateforme"] = Field(
+        default="local", description="Géocodeur des adresses : local (hors ligne) ou Géoplateforme"
+    )
+    geoplateforme_url: str = "https://data.geopf.fr/geocodage/search"
+    database_read_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_READ_URL", "CARTOGRAPHIE_DATABASE_READ_URL"),
+        description="Réplique en lecture pour les requêtes publiques (facultatif).",
     )
     host: str = "127.0.0.1"
     port: int = 8000

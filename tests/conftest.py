@@ -101,3 +101,32 @@ def client(settings: Settings, engine: Engine, session: Session) -> Iterator[Tes
     app.dependency_overrides[get_session] = lambda: session
     with TestClient(app) as test_client:
         yield test_client
+
+
+DEMO_DATABASE = "cartographie_test_demo"
+
+
+@pytest.fixture(scope="session")
+def demo_engine(cluster: EmbeddedCluster, settings: Settings, tmp_path_factory) -> Iterator[Engine]:
+    """The real Grand Est demo data (FINESS, vaccination sites, synthetic ROR), read-only."""
+    from ingest.catalog import ingest
+    from tests.synthetic_ror import build
+
+    url = fresh_database(cluster, settings, DEMO_DATABASE)
+    engine = make_engine(url)
+    data = settings.resolved_data_dir
+    ingest(engine, "finess", str(data / "demo" / "finess-grand-est-20210108-fhir.ndjson.gz"),
+           data)
+    ingest(engine, "vaccination", str(data / "demo" / "centres-vaccination-grand-est-2021-03.csv"),
+           data)
+    ror = tmp_path_factory.mktemp("ror") / "ror-grand-est-synthetique.ndjson"
+    build(ror)
+    ingest(engine, "ror", str(ror), data)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_client(settings: Settings, demo_engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine=demo_engine)) as client:
+        yield client

@@ -1,16 +1,70 @@
-"""``/api/v1/offres``: an offer's provenance (sources, owner of each field, history)."""
+"""``/api/v1/offres``: filterable offers (JSON or GeoJSON), one offer, its provenance."""
 
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from cartographie import provenance
+from api.filters import offer_filters, paging
+from api.representation import GEOJSON, feature_collection, offer_json, wants_geojson
+from cartographie import provenance, recherche
+from cartographie.recherche import Filtres
 
 router = APIRouter(prefix="/api/v1/offres", tags=["Offres"])
+OfferId = Annotated[int, Path(ge=1, le=2**62, description="Identifiant de l'offre")]
+Format = Annotated[str | None, Query(pattern="^(json|geojson)$",
+                                     description="json (défaut) ou geojson")]
+
+
+@router.get("", summary="Offres filtrées, paginées ; triées par distance autour d'un point",
+            responses={200: {"content": {GEOJSON: {}}}})
+def list_offers(
+    request: Request,
+    filters: Annotated[Filtres, Depends(offer_filters)],
+    page: Annotated[tuple[int, int], Depends(paging)],
+    session: Annotated[Session, Depends(get_session)],
+    f: Format = None,
+) -> JSONResponse:
+    limit, offset = page
+    total, rows = recherche.search(session.connection(), filters, limit, offset)
+    if wants_geojson(request, f):
+        return JSONResponse(feature_collection(rows, total), media_type=GEOJSON)
+    return JSONResponse({"total": total, "limit": limit, "offset": offset,
+                         "offres": [offer_json(row) for row in rows]})
+
+
+@router.get("/{offre_id}", summary="Une offre, avec sa structure, ses jeux, ses cartes et la "
+                                    "source de chaque champ",
+            responses={404: {"description": "Offre inconnue (problem+json)"},
+                       200: {"content": {GEOJSON: {}}}})
+def get_offer(
+    request: Request, offre_id: OfferId, session: Annotated[Session, Depends(get_session)],
+    f: Format = None,
+) -> JSONResponse:
+    connection = session.connection()
+    row = recherche.offer(connection, offre_id)
+    if row is None:
+        raise HTTPException(404, f"L'offre {offre_id} n'existe pas ou n'est pas publiée.")
+    if wants_geojson(request, f):
+        return JSONResponse(feature_collection([row], 1)["features"][0], media_type=GEOJSON)
+    body = offer_json(row)
+    body["structure"] = None if row["structure_nom"] is None else {
+        "nom": row["structure_nom"], "finess_et": row["finess_et"], "siret": row["siret"],
+        "categorie": row["categorie_finess_libelle"],
+    }
+    origin = provenance.of_offer(connection, offre_id)
+    body["sources"] = {
+        "champs": origin["champs"],
+        "enregistrements": [
+            {"source": s["source"], "cle": s["cle"], "actif": s["actif"],
+             "derniere_vue": s["derniere_vue"].isoformat()} for s in origin["sources"]
+        ],
+    }
+    return JSONResponse(body)
 
 
 class SourceOut(BaseModel):
@@ -50,8 +104,7 @@ class ProvenanceOut(BaseModel):
     responses={404: {"description": "Offre inconnue (problem+json)"}},
 )
 def offer_provenance(
-    offre_id: Annotated[int, Path(ge=1, le=2**62, description="Identifiant de l'offre")],
-    session: Annotated[Session, Depends(get_session)],
+    offre_id: OfferId, session: Annotated[Session, Depends(get_session)],
 ) -> ProvenanceOut:
     found = provenance.of_offer(session.connection(), offre_id)
     if found is None:

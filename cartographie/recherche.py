@@ -1,0 +1,176 @@
+"""Finding offers: every filter of the public contract, combined, in one parameterised query.
+
+Why one module: the JSON API, the GeoJSON output, OGC API – Features, the vector tiles and
+the orientation page all ask the same question with the same filters; they must agree.
+No SQL is built from user text: filters add fixed clauses, values are bound parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+MAX_LIMIT = 1000
+MAX_RADIUS_KM = 200
+
+
+@dataclass
+class Filtres:
+    carte: str | None = None
+    theme: str | None = None
+    besoin: str | None = None
+    type_offre: str | None = None
+    jeu: str | None = None
+    age: int | None = None
+    gratuit: bool | None = None
+    code_commune: str | None = None
+    code_departement: str | None = None
+    code_region: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    lon: float | None = None
+    lat: float | None = None
+    rayon_km: float | None = None
+    q: str | None = None
+    a_distance: bool = False
+    ids: list[int] = field(default_factory=list)
+
+    @property
+    def near(self) -> bool:
+        return self.lon is not None and self.lat is not None
+
+
+def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause on ``o`` (offre) and its parameters."""
+    clauses = ["o.statut = 'publiee'"]
+    params: dict[str, Any] = {}
+    place_clauses = []
+    if filters.carte:
+        clauses.append("EXISTS (SELECT 1 FROM jeu_offre jo JOIN jeu j ON j.slug = jo.jeu_slug "
+                       "WHERE jo.offre_id = o.id AND j.carte_slug = :carte)")
+        params["carte"] = filters.carte
+    if filters.theme:
+        clauses.append("EXISTS (SELECT 1 FROM jeu_offre jo JOIN jeu j ON j.slug = jo.jeu_slug "
+                       "JOIN carte c ON c.slug = j.carte_slug "
+                       "WHERE jo.offre_id = o.id AND c.theme_slug = :theme)")
+        params["theme"] = filters.theme
+    if filters.besoin:
+        # A need leads to the jeux linked to it, else to its kinds of offer on its own card.
+        clauses.append("""(
+            EXISTS (SELECT 1 FROM jeu_offre jo JOIN besoin_jeu bj ON bj.jeu_slug = jo.jeu_slug
+                    WHERE jo.offre_id = o.id AND bj.besoin_slug = :besoin)
+            OR EXISTS (SELECT 1 FROM besoin b
+                       JOIN besoin_type_offre bt ON bt.besoin_slug = b.slug
+                       JOIN offre_type_offre ot ON ot.type_offre_slug = bt.type_offre_slug
+                       JOIN jeu j ON j.carte_slug = b.carte_slug
+                       JOIN jeu_offre jo ON jo.jeu_slug = j.slug AND jo.offre_id = o.id
+                       WHERE b.slug = :besoin AND ot.offre_id = o.id))""")
+        params["besoin"] = filters.besoin
+    if filters.type_offre:
+        clauses.append("EXISTS (SELECT 1 FROM offre_type_offre ot WHERE ot.offre_id = o.id "
+                       "AND ot.type_offre_slug = :type_offre)")
+        params["type_offre"] = filters.type_offre
+    if filters.jeu:
+        clauses.append("EXISTS (SELECT 1 FROM jeu_offre jo WHERE jo.offre_id = o.id "
+                       "AND jo.jeu_slug = :jeu)")
+        params["jeu"] = filters.jeu
+    if filters.age is not None:
+        clauses.append("(o.age_min IS NULL OR o.age_min <= :age) "
+                       "AND (o.age_max IS NULL OR o.age_max >= :age)")
+        params["age"] = filters.age
+    if filters.gratuit is not None:
+        clauses.append("o.gratuit = :gratuit" if filters.gratuit else
+                       "o.gratuit IS DISTINCT FROM true")
+        params["gratuit"] = filters.gratuit
+    for level in ("code_commune", "code_departement", "code_region"):
+        value = getattr(filters, level)
+        if value:
+            place_clauses.append(f"o.{level} = :{level}")
+            params[level] = value
+    if filters.bbox:
+        place_clauses.append("o.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326)")
+        params.update(dict(zip(("xmin", "ymin", "xmax", "ymax"), filters.bbox, strict=True)))
+    if filters.near and filters.rayon_km is not None:
+        place_clauses.append("ST_DWithin(o.geom::geography, "
+                             "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :rayon_m)")
+        params["rayon_m"] = filters.rayon_km * 1000
+    if filters.near:
+        params.update(lon=filters.lon, lat=filters.lat)
+    if filters.q:
+        clauses.append("o.recherche @@ websearch_to_tsquery('cartographie_fr', :q)")
+        params["q"] = filters.q
+    if filters.ids:
+        clauses.append("o.id = ANY(:ids)")
+        params["ids"] = filters.ids
+    on_site = " AND ".join(["o.mode = 'sur_place'", *place_clauses])
+    if filters.a_distance:
+        # Remote offers serve a zone (COG codes; none = the whole country), not a point.
+        remote = ["o.mode = 'a_distance'"]
+        if filters.code_commune or filters.code_departement or filters.code_region:
+            remote.append("(cardinality(o.zone_codes) = 0 OR o.zone_codes && "
+                          "CAST(:zone AS text[]))")
+            params["zone"] = [v for v in (filters.code_commune, filters.code_departement,
+                                          filters.code_region) if v]
+        clauses.append(f"(({on_site}) OR ({' AND '.join(remote)}))")
+    else:
+        clauses.append(on_site)
+    return " AND ".join(clauses), params
+
+
+OFFER_COLUMNS = """
+    o.id, o.nom, o.description, o.adresse, o.code_postal, o.code_commune, k.nom AS commune,
+    o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min, o.age_max, o.horaires,
+    o.contacts, o.reservation_url, o.site_web, o.accessibilite, o.modalites, o.precision_geo,
+    o.maj_le, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
+    ARRAY(SELECT ot.type_offre_slug FROM offre_type_offre ot WHERE ot.offre_id = o.id
+          ORDER BY 1) AS types_offre,
+    ARRAY(SELECT jo.jeu_slug FROM jeu_offre jo WHERE jo.offre_id = o.id ORDER BY 1) AS jeux,
+    ARRAY(SELECT DISTINCT j.carte_slug FROM jeu_offre jo JOIN jeu j ON j.slug = jo.jeu_slug
+          WHERE jo.offre_id = o.id ORDER BY 1) AS cartes
+"""
+
+
+def search(connection: Connection, filters: Filtres, limit: int = 20,
+           offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """The total matching and one page of offers (nearest first when a point is given)."""
+    condition, params = where(filters)
+    total = connection.execute(
+        text(f"SELECT count(*) FROM offre o WHERE {condition}"), params
+    ).scalar_one()
+    params.update(limit=limit, offset=offset)
+    if filters.near:
+        # KNN on the geography index finds the candidates, the spheroid distance orders them.
+        sql = f"""
+            SELECT * FROM (
+                SELECT {OFFER_COLUMNS},
+                       ST_Distance(o.geom::geography, pt.g) AS distance_m
+                FROM offre o
+                CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) pt
+                LEFT JOIN commune k ON k.code = o.code_commune
+                WHERE {condition}
+                ORDER BY o.geom::geography <-> pt.g NULLS LAST
+                LIMIT (:limit + :offset) * 2 + 10
+            ) nearest
+            ORDER BY distance_m NULLS LAST, id LIMIT :limit OFFSET :offset
+        """
+    else:
+        sql = f"""
+            SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m
+            FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
+            WHERE {condition} ORDER BY o.id LIMIT :limit OFFSET :offset
+        """
+    rows = connection.execute(text(sql), params).mappings().all()
+    return total, [dict(row) for row in rows]
+
+
+def offer(connection: Connection, offer_id: int) -> dict[str, Any] | None:
+    """One published offer with its structure."""
+    row = connection.execute(text(f"""
+        SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m,
+               s.nom AS structure_nom, s.finess_et, s.siret, s.categorie_finess_libelle
+        FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
+        LEFT JOIN structure s ON s.id = o.structure_id
+        WHERE o.id = :id AND o.statut = 'publiee'
+    """), {"id": offer_id}).mappings().one_or_none()
+    return dict(row) if row else None
