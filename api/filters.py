@@ -55,7 +55,7 @@ def offer_filters(
                                       description="minlon,minlat,maxlon,maxlat (WGS84)")] = None,
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
-    rayon_km: Annotated[float | None, Query(gt=0, le=MAX_RADIUS_KM)] = None,
+    rayon_km: Annotated[float | None, Query(ge=0.1, le=MAX_RADIUS_KM)] = None,
     q: Annotated[str | None, Query(min_length=1, max_length=200,
                                    description="Recherche en texte libre")] = None,
     a_distance: Annotated[bool, Query(description="Inclure les offres à distance")] = False,
