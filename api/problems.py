@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
+from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -76,6 +77,13 @@ def _french_validation_message(error: dict) -> str:
 
 
 def install(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def refuse_nul_characters(request: Request, call_next):
+        """PostgreSQL text cannot hold U+0000: say so before any query sees it."""
+        if "\x00" in unquote(request.url.query) or "\x00" in unquote(request.url.path):
+            return problem(422, "les paramètres ne peuvent pas contenir de caractère nul")
+        return await call_next(request)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")

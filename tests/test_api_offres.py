@@ -137,3 +137,12 @@ def test_public_reads_have_etag_and_cache_control(demo_client):
     again = demo_client.get("/api/v1/cartes/addiction-tabac",
                             headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304 and again.content == b""
+
+
+def test_a_nul_character_is_refused_not_a_server_error(demo_client):
+    """Found by schemathesis: PostgreSQL text cannot hold U+0000."""
+    for path, params in (("/api/v1/orientation", {"cartes": "\x00"}),
+                         ("/api/v1/offres", {"q": "a\x00b"})):
+        response = demo_client.get(path, params=params)
+        assert response.status_code == 422
+        assert "caractère nul" in response.json()["detail"]

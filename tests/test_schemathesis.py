@@ -9,7 +9,7 @@ from hypothesis import settings as hypothesis_settings
 from api.app import create_app
 
 READ_ONLY = r"^/(api/v1|ogc|tiles)"
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = 60
 
 
 def test_no_read_endpoint_answers_a_server_error(demo_engine, settings):
@@ -21,6 +21,7 @@ def test_no_read_endpoint_answers_a_server_error(demo_engine, settings):
 
         @given(case=operation.as_strategy())
         @hypothesis_settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
+                             derandomize=True,
                              suppress_health_check=list(HealthCheck))
         def never_a_server_error(case):
             response = case.call()
