@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import time
 import httpx
 import pytest
 import uvicorn
+from pyproj import Transformer
 
 from api.app import create_app
 
@@ -94,6 +96,14 @@ def test_gdal_decodes_a_tile(demo_client, tmp_path):
     decoded = subprocess.run(["ogrinfo", "-ro", "-al", "-q", str(folder / f"{y}.pbf")],
                              capture_output=True, text=True, timeout=60, check=True).stdout
     assert "OGRFeature(offres)" in decoded and "nom (String)" in decoded
+    # Each feature stands where its offer is (MVT quantisation at z13: about 1 m).
+    fid = int(re.search(r"mvt_id \(Integer64\) = (\d+)", decoded).group(1))
+    x_m, y_m = (float(v) for v in re.search(r"POINT \(([-\d.]+) ([-\d.]+)\)",
+                                             decoded).groups())
+    offer = demo_client.get(f"/api/v1/offres/{fid}").json()
+    expected = Transformer.from_crs(4326, 3857, always_xy=True).transform(offer["lon"],
+                                                                          offer["lat"])
+    assert abs(x_m - expected[0]) < 5 and abs(y_m - expected[1]) < 5
 
 
 def test_ogc_pages_link_to_each_other(demo_client):
