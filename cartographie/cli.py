@@ -396,11 +396,8 @@ def runs(
                 SELECT ligne, ressource, raison, left(contenu, 80) FROM quarantaine
                 WHERE run_id = :run ORDER BY ligne NULLS LAST, id LIMIT 1000
             """), {"run": quarantine}).all()
-            table = Table("ligne", "ressource", "raison", "contenu",
-                          title=f"Quarantaine du run {quarantine}")
-            for row in rows:
-                table.add_row(*(str(v) if v is not None else "" for v in row))
-            console.print(table)
+            _print_table(f"Quarantaine du run {quarantine}",
+                         ("ligne", "ressource", "raison", "contenu"), rows)
             return
         rows = connection.execute(text("""
             SELECT id, source, left(empreinte_sha256, 12), to_char(debut, 'YYYY-MM-DD HH24:MI:SS'),
@@ -408,11 +405,9 @@ def runs(
                    retires, quarantaines, message
             FROM run ORDER BY id DESC LIMIT :limit
         """), {"limit": limit}).all()
-    table = Table("run", "source", "sha256", "début", "fin", "statut", "lues", "insérées",
-                  "mises à jour", "inchangées", "retirées", "quarantaine", "message")
-    for row in rows:
-        table.add_row(*(str(v) if v is not None else "" for v in row))
-    console.print(table)
+    _print_table("Ingestions", ("run", "source", "sha256", "début", "fin", "statut", "lues",
+                                "insérées", "mises à jour", "inchangées", "retirées",
+                                "quarantaine", "message"), rows)
 
 
 # -- server ------------------------------------------------------------------------------

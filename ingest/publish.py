@@ -327,9 +327,11 @@ def publish(connection: Connection, source: str, run_id: int, data_dir: Path, *,
           AND EXISTS (SELECT 1 FROM offre_source os WHERE os.offre_id = o.id)
           AND NOT EXISTS (SELECT 1 FROM offre_source os WHERE os.offre_id = o.id AND os.actif)
     """)
-    changed_existing = execute("SELECT count(*) FROM changed WHERE NOT inserted").scalar_one()
-    staged = execute("SELECT count(*) FROM incoming").scalar_one()
-    new_records = execute("SELECT count(*) FROM changed WHERE inserted").scalar_one()
+    staged, new_records, changed_existing = execute("""
+        SELECT (SELECT count(*) FROM incoming),
+               count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+        FROM changed
+    """).one()
     return {
         "inseres": new_records,
         "mis_a_jour": changed_existing,
