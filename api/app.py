@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from api import problems
 from api.caching import ETagMiddleware
-from api.routers import cartes, offres, ogc, orientation, themes, tiles
+from api.routers import cartes, grille, lieux, offres, ogc, orientation, themes, tiles
 from cartographie.db import database_url, make_engine, make_session_factory, normalise_url
 from cartographie.settings import Settings, get_settings
+from maps import pages
+from maps.folium_maps import STATIC_DIR
+from maps.securite import ContentSecurityPolicy
 
 DESCRIPTION = """
 Où, près de cette personne, trouver de l'aide sur le sujet choisi après son
@@ -40,12 +44,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.error_page = pages.error_page
     problems.install(app)
     app.add_middleware(ETagMiddleware)
+    app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url)
     app.include_router(themes.router)
     app.include_router(cartes.router)
+    app.include_router(grille.router)  # before /offres/{id}
     app.include_router(offres.router)
+    app.include_router(lieux.router)
     app.include_router(orientation.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -18,6 +18,7 @@ from cartographie.recherche import MAX_LIMIT, MAX_RADIUS_KM, Filtres
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,99}$"
 CODE = r"^[0-9][0-9AB][0-9]{0,3}$"
+SLUG_LIST = r"^[a-z0-9][a-z0-9-]{0,99}(,[a-z0-9][a-z0-9-]{0,99}){0,31}$"
 SLUG_TABLES = {"carte": "carte", "theme": "theme", "besoin": "besoin",
                "type_offre": "type_offre", "jeu": "jeu"}
 
@@ -45,7 +46,9 @@ def offer_filters(
     theme: Annotated[str | None, Query(pattern=SLUG, description="Sujet clé")] = None,
     besoin: Annotated[str | None, Query(pattern=SLUG, description="Besoin exprimé")] = None,
     type_offre: Annotated[str | None, Query(pattern=SLUG, description="Type d'offre")] = None,
-    jeu: Annotated[str | None, Query(pattern=SLUG, description="Jeu d'offres")] = None,
+    jeu: Annotated[str | None, Query(pattern=SLUG_LIST, max_length=2000,
+                                     description="Jeu d'offres ; plusieurs : séparés par "
+                                                 "des virgules")] = None,
     age: Annotated[int | None, Query(ge=0, le=120, description="Âge de la personne")] = None,
     gratuit: Annotated[bool | None, Query(description="Seulement les offres gratuites")] = None,
     code_commune: Annotated[str | None, Query(pattern=r"^[0-9][0-9AB][0-9]{3}$")] = None,
@@ -64,16 +67,16 @@ def offer_filters(
         raise HTTPException(422, "lat et lon vont ensemble : donnez les deux ou aucun")
     if rayon_km is not None and lat is None:
         raise HTTPException(422, "rayon_km demande un point (lat et lon)")
-    values = {"carte": carte, "theme": theme, "besoin": besoin, "type_offre": type_offre,
-              "jeu": jeu}
-    for name, value in values.items():
-        if value is None:
-            continue
+    jeux = jeu.split(",") if jeu else None
+    values = {"carte": carte, "theme": theme, "besoin": besoin, "type_offre": type_offre}
+    asked = [(name, value) for name, value in values.items() if value is not None]
+    asked += [("jeu", value) for value in jeux or ()]
+    for name, value in asked:
         known = session.execute(text(f"SELECT 1 FROM {SLUG_TABLES[name]} WHERE slug = :slug"),
                                 {"slug": value}).first()
         if known is None:
             raise HTTPException(422, f"{name} : valeur inconnue « {value} »")
-    return Filtres(**values, age=age, gratuit=gratuit, code_commune=code_commune,
+    return Filtres(**values, jeu=jeux, age=age, gratuit=gratuit, code_commune=code_commune,
                    code_departement=code_departement, code_region=code_region,
                    bbox=parse_bbox(bbox), lat=lat, lon=lon, rayon_km=rayon_km, q=q,
                    a_distance=a_distance)

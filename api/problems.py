@@ -12,10 +12,12 @@ from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+# Paths answered with problem+json; anything else is a page, whose errors are pages too.
+MACHINE_PREFIXES = ("/api/", "/ogc", "/tiles/", "/static/", "/docs", "/openapi.json")
 logger = logging.getLogger(__name__)
 
 TITLES = {
@@ -76,6 +78,14 @@ def _french_validation_message(error: dict) -> str:
     return f"{location} : {message}" if location else message
 
 
+def error_response(request: Request, status: int, detail: str, **extra) -> Response:
+    """problem+json for tools; the app's error page (if it has one) for people's pages."""
+    error_page = getattr(request.app.state, "error_page", None)
+    if error_page is not None and not request.url.path.startswith(MACHINE_PREFIXES):
+        return error_page(request, status, detail)
+    return problem(status, detail, **extra)
+
+
 def install(app: FastAPI) -> None:
     @app.middleware("http")
     async def refuse_nul_characters(request: Request, call_next):
@@ -85,20 +95,21 @@ def install(app: FastAPI) -> None:
         return await call_next(request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"Aucune ressource à l'adresse {request.url.path}."
         if exc.status_code == 405 and detail == "Method Not Allowed":
             detail = f"La méthode {request.method} n'est pas acceptée ici."
-        return problem(exc.status_code, detail)
+        return error_response(request, exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [_french_validation_message(e) for e in exc.errors()]
-        return problem(422, " ; ".join(errors), erreurs=errors)
+        return error_response(request, 422, " ; ".join(errors), erreurs=errors)
 
     @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
         logger.exception("Erreur inattendue sur %s", request.url.path)
-        return problem(500, "Une erreur inattendue est survenue ; elle a été journalisée.")
+        return error_response(request, 500,
+                              "Une erreur inattendue est survenue ; elle a été journalisée.")

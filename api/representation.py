@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import Request
 
+from cartographie.horaires import describe_hours
+
 GEOJSON = "application/geo+json"
 PROPERTIES = (
     "id", "nom", "description", "adresse", "code_postal", "code_commune", "commune",
@@ -28,6 +30,7 @@ def wants_geojson(request: Request, f: str | None) -> bool:
 def offer_json(row: dict[str, Any]) -> dict[str, Any]:
     body = {key: row.get(key) for key in PROPERTIES}
     body["maj_le"] = row["maj_le"].isoformat() if row.get("maj_le") else None
+    body["horaires_texte"] = describe_hours(row.get("horaires"))
     body["lon"], body["lat"] = row.get("lon"), row.get("lat")
     if row.get("distance_m") is not None:
         body["distance_m"] = round(row["distance_m"], 1)

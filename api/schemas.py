@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from pydantic import BaseModel, ConfigDict, computed_field
+
+from cartographie.contacts import telephone_uri
 
 
 class Schema(BaseModel):
@@ -56,13 +57,7 @@ class RessourceOut(Schema):
     @computed_field
     @property
     def telephone_uri(self) -> str | None:
-        """« 0 800 23 13 13 » → « tel:+33800231313 »; short numbers (« 39 89 ») stay short."""
-        if not self.telephone:
-            return None
-        digits = re.sub(r"\D", "", self.telephone)
-        if len(digits) == 10 and digits.startswith("0"):
-            return f"tel:+33{digits[1:]}"
-        return f"tel:{digits}"
+        return telephone_uri(self.telephone)
 
 
 class JeuOut(Schema):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -36,6 +37,8 @@ jeux_app = typer.Typer(help="Jeux d'offres des cartes.", no_args_is_help=True)
 app.add_typer(jeux_app, name="jeux")
 merge_app = typer.Typer(help="Rapprochement des offres entre sources.", no_args_is_help=True)
 app.add_typer(merge_app, name="merge")
+carte_app = typer.Typer(help="Les cartes thématiques.", no_args_is_help=True)
+app.add_typer(carte_app, name="carte")
 
 
 def friendly_errors(command: Callable) -> Callable:
@@ -408,6 +411,28 @@ def runs(
     _print_table("Ingestions", ("run", "source", "sha256", "début", "fin", "statut", "lues",
                                 "insérées", "mises à jour", "inchangées", "retirées",
                                 "quarantaine", "message"), rows)
+
+
+@carte_app.command("export")
+@friendly_errors
+def carte_export(
+    slug: Annotated[str, typer.Argument(help="La carte, par exemple addiction-tabac")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Fichier HTML à écrire")],
+    region: Annotated[str | None, typer.Option(help="Code INSEE d'une région, ex. 44")] = None,
+) -> None:
+    """Écrit la carte dans un seul fichier HTML, lisible hors ligne (couches par jeu)."""
+    from sqlalchemy.orm import Session
+
+    from maps.export import ExportError, export_card
+
+    settings = get_settings()
+    with Session(make_engine(database_url(settings))) as session:
+        try:
+            count = export_card(session, settings, slug, region, output)
+        except ExportError as exc:
+            err_console.print(f"[red]Export impossible :[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+    console.print(f"{count} offres écrites dans {output}")
 
 
 # -- server ------------------------------------------------------------------------------

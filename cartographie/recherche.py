@@ -22,7 +22,7 @@ class Filtres:
     theme: str | None = None
     besoin: str | None = None
     type_offre: str | None = None
-    jeu: str | None = None
+    jeu: list[str] | None = None
     age: int | None = None
     gratuit: bool | None = None
     code_commune: str | None = None
@@ -73,8 +73,8 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
         params["type_offre"] = filters.type_offre
     if filters.jeu:
         clauses.append("EXISTS (SELECT 1 FROM jeu_offre jo WHERE jo.offre_id = o.id "
-                       "AND jo.jeu_slug = :jeu)")
-        params["jeu"] = filters.jeu
+                       "AND jo.jeu_slug = ANY(:jeu))")
+        params["jeu"] = list(filters.jeu)
     if filters.age is not None:
         clauses.append("(o.age_min IS NULL OR o.age_min <= :age) "
                        "AND (o.age_max IS NULL OR o.age_max >= :age)")

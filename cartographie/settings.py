@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_READ_URL", "CARTOGRAPHIE_DATABASE_READ_URL"),
         description="Réplique en lecture pour les requêtes publiques (facultatif).",
     )
+    fond_carte_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Tuiles du fond de carte des pages (modèle {z}/{x}/{y}) ; les offres "
+                    "s'affichent même si elles ne chargent pas.",
+    )
+    fond_carte_attribution: str = "© les contributeurs d'OpenStreetMap"
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -6,9 +6,14 @@ and taxonomy; each test then runs inside a transaction that is rolled back.
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
@@ -130,3 +135,44 @@ def demo_engine(cluster: EmbeddedCluster, settings: Settings, tmp_path_factory) 
 def demo_client(settings: Settings, demo_engine: Engine) -> Iterator[TestClient]:
     with TestClient(create_app(settings, engine=demo_engine)) as client:
         yield client
+
+
+@contextmanager
+def running(app) -> Iterator[str]:
+    """The app on a loopback port, for clients that speak real HTTP (GDAL, Chromium)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, demo_engine: Engine) -> Iterator[str]:
+    """The real app over the demo data, on a loopback port."""
+    with running(create_app(settings, engine=demo_engine)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, through Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, chromium_path
+
+    if chromium_path() is None:
+        pytest.skip("Chromium absent (paquet Debian « chromium »)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(),
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

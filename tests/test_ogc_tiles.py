@@ -5,40 +5,13 @@ from __future__ import annotations
 import math
 import re
 import shutil
-import socket
 import subprocess
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 from pyproj import Transformer
 
-from api.app import create_app
 from api.routers.tiles import tile_bounds
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def live_server(settings, demo_engine):
-    """The real app on a loopback port, for clients that speak HTTP (GDAL)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine=demo_engine),
-                                           host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="GDAL (gdal-bin) absent")

@@ -1,0 +1,189 @@
+"""The pages people see: home, a card's map, the professional's orientation and its sheet.
+
+Pages are server-rendered Jinja templates (autoescaped) in the DSFR look; the card map is
+driven by ``static/carte.js`` over the public API. The orientation page works without
+JavaScript: it is a plain form whose answer is rendered here, and its printable sheet has a
+small map drawn by folium.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from sqlalchemy.orm import Session
+
+from api.deps import get_session
+from api.representation import offer_json
+from api.routers.orientation import MAX_CARDS, card_slugs, resolve_place
+from cartographie import catalogue, orientation
+from cartographie.contacts import telephone_uri
+from cartographie.geocodage import Lieu
+from cartographie.horaires import describe_hours
+from maps import folium_maps
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+# Editorial texts are ours, but raw HTML in them is still not let through.
+MARKDOWN = MarkdownIt("commonmark", {"html": False})
+TEMPLATES.env.filters["markdown"] = lambda source: MARKDOWN.render(source or "")
+TEMPLATES.env.filters["horaires"] = describe_hours
+TEMPLATES.env.filters["tel"] = telephone_uri
+POINT = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+COMMUNE_CODE = re.compile(r"^\s*(\d[\dAB]\d{3})\s*$")
+
+router = APIRouter(include_in_schema=False)
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: Annotated[Session, Depends(get_session)]) -> HTMLResponse:
+    return page(request, "accueil.html", themes=catalogue.themes_with_cards(session))
+
+
+@router.get("/recherche")
+def search_from_home(
+    session: Annotated[Session, Depends(get_session)],
+    carte: Annotated[str, Query(max_length=100)],
+    lieu: Annotated[str, Query(max_length=200)] = "",
+) -> RedirectResponse:
+    """The home form: a card and a place lead to that card's map, centred on the place."""
+    if catalogue.card(session, carte) is None:
+        raise HTTPException(404, f"La carte « {carte} » n'existe pas.")
+    query = f"?{urlencode({'lieu': lieu.strip()})}" if lieu.strip() else ""
+    return RedirectResponse(f"/cartes/{carte}{query}", status_code=303)
+
+
+@router.get("/cartes/{slug}", response_class=HTMLResponse)
+def card_page(request: Request, slug: str,
+              session: Annotated[Session, Depends(get_session)]) -> HTMLResponse:
+    carte = catalogue.card(session, slug)
+    if carte is None:
+        raise HTTPException(404, f"La carte « {slug} » n'existe pas.")
+    settings = request.app.state.settings
+    counts = catalogue.published_offer_counts_by_jeu(session)
+    jeux = [{"slug": j.slug, "nom": j.nom, "nombre": counts.get(j.slug, 0),
+             "couleur": folium_maps.PALETTE[i % len(folium_maps.PALETTE)]}
+            for i, j in enumerate(carte.jeux)]
+    config = {
+        "carte": carte.slug,
+        "jeux": jeux,
+        "fond": {"url": settings.fond_carte_url,
+                 "attribution": settings.fond_carte_attribution},
+    }
+    return page(request, "carte.html", carte=carte, jeux=jeux, config=config)
+
+
+def place_from_form(request: Request, session: Session, lieu: str) -> Lieu:
+    """« 48.57, 7.75 », a commune code, or a commune / address to geocode."""
+    point = POINT.match(lieu)
+    if point:
+        lat, lon = float(point.group(1)), float(point.group(2))
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise HTTPException(422, "coordonnées hors limites : « latitude, longitude »")
+        return resolve_place(request, session, lat, lon, None, None)
+    code = COMMUNE_CODE.match(lieu)
+    if code:
+        return resolve_place(request, session, None, None, code.group(1), None)
+    return resolve_place(request, session, None, None, None, lieu)
+
+
+def orientation_answer(request: Request, session: Session, lieu: str, cartes: list[str],
+                       age_text: str) -> dict[str, Any]:
+    """The orientation for the form's values, or the French reason it cannot be given."""
+    age = parse_age(age_text)
+    slugs = card_slugs(session, ",".join(cartes))
+    place = place_from_form(request, session, lieu)
+    results = orientation.orient(session.connection(), place.lon, place.lat, slugs, age)
+    return {
+        "age": age,
+        "lieu": {"libelle": place.libelle, "lon": place.lon, "lat": place.lat,
+                 "precision": place.precision},
+        "cartes": [{"carte": r.carte, "rayon_km": r.rayon_km,
+                    "offres": [offer_json(o) for o in r.offres],
+                    "ressources": r.ressources} for r in results],
+    }
+
+
+OrientationForm = tuple[str, list[str], str]
+
+
+def orientation_form(
+    lieu: Annotated[str, Query(max_length=200)] = "",
+    cartes: Annotated[list[str] | None, Query(max_length=MAX_CARDS * 2)] = None,
+    age: Annotated[str, Query(max_length=20)] = "",
+) -> OrientationForm:
+    """The form's raw values, checked with the answer so errors show on the form."""
+    return lieu.strip(), [c for c in cartes or [] if c], age.strip()
+
+
+def parse_age(value: str) -> int | None:
+    """An empty age field means « not given »."""
+    if not value:
+        return None
+    if not (value.isdigit() and int(value) <= 120):
+        raise HTTPException(422, "âge : un nombre entier de 0 à 120")
+    return int(value)
+
+
+@router.get("/orientation", response_class=HTMLResponse)
+def orientation_page(request: Request, session: Annotated[Session, Depends(get_session)],
+                     form: Annotated[OrientationForm, Depends(orientation_form)]) -> HTMLResponse:
+    lieu, cartes, age = form
+    answer, error, status = None, None, 200
+    if lieu or cartes:
+        try:
+            if not lieu:
+                raise HTTPException(422, "indiquez un lieu : commune, adresse ou coordonnées")
+            answer = orientation_answer(request, session, lieu, cartes, age)
+        except HTTPException as refused:
+            error, status = refused.detail, refused.status_code
+    query = urlencode({"lieu": lieu, "age": age}) + "".join(
+        f"&{urlencode({'cartes': c})}" for c in cartes)
+    return page(request, "orientation.html", status, cards=catalogue.cards(session),
+                lieu=lieu, choisies=cartes, age=age, answer=answer, error=error, query=query)
+
+
+@router.get("/orientation/fiche", response_class=HTMLResponse)
+def orientation_sheet(request: Request, session: Annotated[Session, Depends(get_session)],
+                      form: Annotated[OrientationForm, Depends(orientation_form)]
+                      ) -> HTMLResponse:
+    """« Mes ressources de prévention »: the sheet to print and attach to the PPP."""
+    lieu, cartes, age = form
+    answer = orientation_answer(request, session, lieu, cartes, age)
+    query = request.url.query
+    return page(request, "fiche.html", answer=answer, age=answer["age"], query=query,
+                palette=folium_maps.PALETTE,
+                date=dt.date.today().strftime("%d/%m/%Y"))
+
+
+@router.get("/orientation/fiche/carte", response_class=HTMLResponse)
+def orientation_sheet_map(request: Request, session: Annotated[Session, Depends(get_session)],
+                          form: Annotated[OrientationForm, Depends(orientation_form)]
+                          ) -> HTMLResponse:
+    """The sheet's map, drawn by folium (shown in a frame of the sheet)."""
+    lieu, cartes, age = form
+    answer = orientation_answer(request, session, lieu, cartes, age)
+    settings = request.app.state.settings
+    m = folium_maps.sheet_map(answer["lieu"], answer["cartes"], settings.fond_carte_url,
+                              settings.fond_carte_attribution)
+    html = folium_maps.with_nonce(folium_maps.render(m), request.state.csp_nonce)
+    return HTMLResponse(html)
+
+
+
+def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
+    """Errors on pages are pages, in French, with a way back."""
+    from api.problems import TITLES
+
+    return page(request, "erreur.html", status, titre=TITLES.get(status, "Erreur"),
+                detail=detail)

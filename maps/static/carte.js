@@ -1,0 +1,364 @@
+/* The card page: a Leaflet map and an accessible list of the same offers, driven by the API.
+ *
+ * Offers in view are asked for with the page's filters (`/api/v1/offres?bbox=…`); when there
+ * are more than MAX_MARKERS the map draws the server's grid counts instead
+ * (`/api/v1/offres/grille`), so a national view never builds thousands of markers. The page
+ * state lives in the URL, so a view can be shared. Every text from the data is set with
+ * textContent (never as HTML).
+ */
+(function () {
+  "use strict";
+  const config = JSON.parse(document.getElementById("config-carte").textContent);
+  const MAX_MARKERS = 500;
+  const LIST_SIZE = 50;
+  const CELL_PIXELS = 64;  // one bubble per 64 px square at most
+  const FRANCE = [[41.3, -5.2], [51.1, 9.6]];
+  const colours = Object.fromEntries(config.jeux.map((j) => [j.slug, j.couleur]));
+  const form = document.getElementById("filtres");
+  const statusLine = document.getElementById("etat");
+  const list = document.getElementById("liste");
+  const panel = document.getElementById("fiche-offre");
+  const placeMessage = document.getElementById("lieu-message");
+
+  const state = readState();
+  const map = L.map("carte", { preferCanvas: true, zoomSnap: 0.5 });
+  L.tileLayer(config.fond.url, { attribution: config.fond.attribution, maxZoom: 19 }).addTo(map);
+  const clusters = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
+  const bubbles = L.layerGroup();
+  const placeLayer = L.layerGroup().addTo(map);
+  map.addLayer(clusters).addLayer(bubbles);
+  const markers = new Map();
+  let request = 0;
+
+  /* -- state <-> URL and form ----------------------------------------------------------- */
+
+  function readState() {
+    const p = new URLSearchParams(location.search);
+    const number = (name) => (p.get(name) === null || p.get(name) === "" ? null : Number(p.get(name)));
+    return {
+      besoin: p.get("besoin") || "", type_offre: p.get("type_offre") || "",
+      gratuit: p.get("gratuit") === "true", age: number("age"), rayon: number("rayon"),
+      lieu: p.get("lieu") || "", lat: number("lat"), lon: number("lon"),
+      jeux: p.has("jeux") ? p.get("jeux").split(",").filter(Boolean) : null,
+      z: number("z"), c: (p.get("c") || "").split(",").map(Number), offre: number("offre"),
+    };
+  }
+
+  function writeState() {
+    const p = new URLSearchParams();
+    const put = (name, value) => { if (value !== null && value !== "" && value !== false) p.set(name, value); };
+    put("besoin", state.besoin); put("type_offre", state.type_offre);
+    put("gratuit", state.gratuit ? "true" : ""); put("age", state.age); put("rayon", state.rayon);
+    put("lieu", state.lieu); put("lat", state.lat); put("lon", state.lon);
+    if (state.jeux !== null) p.set("jeux", state.jeux.join(","));
+    const centre = map.getCenter();
+    p.set("z", map.getZoom()); p.set("c", `${centre.lat.toFixed(5)},${centre.lng.toFixed(5)}`);
+    put("offre", state.offre);
+    history.replaceState(null, "", `${location.pathname}?${p}`);
+  }
+
+  function fillForm() {
+    form.besoin.value = state.besoin; form.type_offre.value = state.type_offre;
+    form.gratuit.checked = state.gratuit; form.age.value = state.age ?? "";
+    form.rayon.value = state.rayon ?? ""; form.lieu.value = state.lieu;
+    for (const box of form.querySelectorAll("input[name=jeu]")) {
+      box.checked = state.jeux === null || state.jeux.includes(box.value);
+    }
+  }
+
+  function readForm() {
+    state.besoin = form.besoin.value; state.type_offre = form.type_offre.value;
+    state.gratuit = form.gratuit.checked;
+    state.age = form.age.value === "" ? null : Math.max(0, Math.min(120, Math.round(Number(form.age.value))));
+    state.rayon = form.rayon.value === "" ? null : Number(form.rayon.value);
+    const checked = [...form.querySelectorAll("input[name=jeu]:checked")].map((b) => b.value);
+    state.jeux = checked.length === config.jeux.length ? null : checked;
+  }
+
+  /* -- asking the API ----------------------------------------------------------------- */
+
+  function filterParams() {
+    const p = new URLSearchParams({ carte: config.carte });
+    if (state.besoin) p.set("besoin", state.besoin);
+    if (state.type_offre) p.set("type_offre", state.type_offre);
+    if (state.gratuit) p.set("gratuit", "true");
+    if (state.age !== null && !Number.isNaN(state.age)) p.set("age", state.age);
+    if (state.jeux !== null) p.set("jeu", state.jeux.join(","));
+    if (state.rayon && state.lat !== null) {
+      p.set("lat", state.lat); p.set("lon", state.lon); p.set("rayon_km", state.rayon);
+    }
+    return p;
+  }
+
+  function viewBox() {
+    const b = map.getBounds();
+    const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+    const west = clamp(b.getWest(), -180, 179.9), east = clamp(b.getEast(), west + 0.0001, 180);
+    const south = clamp(b.getSouth(), -90, 89.9), north = clamp(b.getNorth(), south + 0.0001, 90);
+    return [west, south, east, north].map((v) => v.toFixed(5)).join(",");
+  }
+
+  async function getJson(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" } });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.detail || "erreur du service");
+    return body;
+  }
+
+  async function refresh() {
+    const mine = ++request;
+    const bbox = viewBox();
+    const listParams = filterParams();
+    listParams.set("bbox", bbox);
+    if (!listParams.has("lat")) {
+      const origin = state.lat !== null ? L.latLng(state.lat, state.lon) : map.getCenter();
+      listParams.set("lat", origin.lat.toFixed(5)); listParams.set("lon", origin.lng.toFixed(5));
+    }
+    listParams.set("limit", LIST_SIZE);
+    const gridParams = filterParams();
+    gridParams.set("bbox", bbox);
+    const size = map.getSize();
+    gridParams.set("cellules", Math.max(2, Math.ceil(Math.max(size.x, size.y) / CELL_PIXELS)));
+    statusLine.textContent = "Chargement des offres…";
+    try {
+      // The list and the grid are asked together: a wide view needs both, and fast.
+      const [page, grid] = await Promise.all([
+        getJson(`/api/v1/offres?${listParams}`), getJson(`/api/v1/offres/grille?${gridParams}`)]);
+      if (mine !== request) return;
+      if (page.total <= page.offres.length) {
+        drawMarkers(page.offres);
+      } else if (page.total <= MAX_MARKERS) {
+        listParams.set("limit", MAX_MARKERS);
+        const all = await getJson(`/api/v1/offres?${listParams}`);
+        if (mine !== request) return;
+        drawMarkers(all.offres);
+      } else {
+        drawCells(grid.cellules);
+      }
+      drawList(page);
+      writeState();
+    } catch (error) {
+      if (mine === request) statusLine.textContent = `Les offres n'ont pas pu être chargées : ${error.message}`;
+    }
+  }
+
+  /* -- drawing ------------------------------------------------------------------------- */
+
+  function colourOf(offer) {
+    const jeu = (offer.jeux || []).find((slug) => colours[slug]);
+    return jeu ? colours[jeu] : "#000091";
+  }
+
+  function textNode(tag, text, className) {
+    const node = document.createElement(tag);
+    node.textContent = text;
+    if (className) node.className = className;
+    return node;
+  }
+
+  function drawMarkers(offers) {
+    bubbles.clearLayers(); clusters.clearLayers(); markers.clear();
+    const layers = offers.filter((o) => o.lat !== null).map((offer) => {
+      const marker = L.circleMarker([offer.lat, offer.lon], {
+        radius: 8, color: "#fff", weight: 2, fillColor: colourOf(offer), fillOpacity: 0.95,
+      });
+      marker.bindTooltip(textNode("span", offer.nom));
+      marker.on("click", () => openOffer(offer.id));
+      marker.offerId = offer.id;
+      markers.set(offer.id, marker);
+      return marker;
+    });
+    clusters.addLayers(layers);
+    // What is drawn, readable by tests and assistive tools (markers are on a canvas).
+    document.getElementById("carte").dataset.mode = "marqueurs";
+    document.getElementById("carte").dataset.offres = layers.map((m) => m.offerId).join(",");
+  }
+
+  function drawCells(cells) {
+    bubbles.clearLayers(); clusters.clearLayers(); markers.clear();
+    for (const cell of cells) {
+      const size = cell.nombre < 10 ? 30 : cell.nombre < 100 ? 38 : 46;
+      const icon = L.divIcon({
+        className: "bulle", iconSize: [size, size],
+        html: `<span>${Number(cell.nombre)}</span>`,
+      });
+      const bubble = L.marker([cell.lat, cell.lon], { icon, keyboard: false, title: `${Number(cell.nombre)} offres` });
+      bubble.on("click", () => map.setView([cell.lat, cell.lon], Math.min(map.getZoom() + 2, 18)));
+      bubbles.addLayer(bubble);
+    }
+    document.getElementById("carte").dataset.mode = "grille";
+    document.getElementById("carte").dataset.offres = "";
+  }
+
+  function kilometres(metres) {
+    return metres < 1000 ? `${Math.round(metres)} m` : `${(metres / 1000).toFixed(1).replace(".", ",")} km`;
+  }
+
+  function drawList(page) {
+    list.replaceChildren();
+    const shown = page.offres.slice(0, LIST_SIZE);
+    for (const offer of shown) {
+      const item = document.createElement("li");
+      item.className = "fr-mb-1w";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "offre-bouton";
+      button.dataset.id = offer.id;
+      const swatch = textNode("span", "", "pastille");
+      swatch.style.setProperty("--couleur", colourOf(offer));
+      swatch.setAttribute("aria-hidden", "true");
+      button.append(swatch, textNode("strong", offer.nom));
+      const where = [offer.adresse, [offer.code_postal, offer.commune].filter(Boolean).join(" ")].filter(Boolean).join(", ");
+      if (where) button.append(textNode("span", where, "fr-text--sm offre-adresse"));
+      if (offer.distance_m !== undefined && state.lat !== null) {
+        button.append(textNode("span", `à ${kilometres(offer.distance_m)}`, "fr-badge fr-badge--sm"));
+      }
+      button.addEventListener("click", () => openOffer(offer.id, true));
+      item.append(button);
+      list.append(item);
+    }
+    const where = state.lat !== null ? `les plus proches de ${state.lieu || "votre position"}` : "les plus proches du centre de la carte";
+    statusLine.textContent = page.total === 0
+      ? "Aucune offre dans cette zone avec ces filtres. Élargissez la carte ou retirez un filtre."
+      : `${page.total} offre${page.total > 1 ? "s" : ""} dans cette zone` +
+        (page.total > shown.length ? ` ; la liste montre les ${shown.length} ${where}.` : ".") +
+        (page.total > MAX_MARKERS ? " Zoomez pour voir chaque offre sur la carte." : "");
+  }
+
+  /* -- one offer ----------------------------------------------------------------------- */
+
+  function safeUrl(value) {
+    try {
+      const url = new URL(value);
+      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    } catch (e) { return null; }
+  }
+
+  function link(href, text) {
+    const a = textNode("a", text, "fr-link");
+    a.href = href;
+    if (href.startsWith("http")) a.rel = "noopener";
+    return a;
+  }
+
+  function row(label, content) {
+    const line = document.createElement("p");
+    line.className = "fr-mb-1w";
+    line.append(textNode("strong", `${label} : `), content);
+    return line;
+  }
+
+  const SOURCE_NAMES = { finess: "FINESS", ror: "ROR", vaccination: "liste nationale des lieux de vaccination", ars: "ARS" };
+
+  async function openOffer(id, fromList) {
+    let offer;
+    try { offer = await getJson(`/api/v1/offres/${Number(id)}`); } catch (error) {
+      panel.hidden = false; panel.replaceChildren(textNode("p", `Offre indisponible : ${error.message}`));
+      return;
+    }
+    state.offre = offer.id;
+    writeState();
+    const title = textNode("h2", offer.nom, "fr-h5");
+    title.id = "fiche-titre";
+    const close = textNode("button", "Fermer", "fr-btn--close fr-btn");
+    close.type = "button";
+    close.addEventListener("click", () => { panel.hidden = true; state.offre = null; writeState(); });
+    const parts = [close, title];
+    if (offer.description) parts.push(textNode("p", offer.description));
+    const address = [offer.adresse, [offer.code_postal, offer.commune].filter(Boolean).join(" ")].filter(Boolean).join(", ");
+    if (address) parts.push(row("Adresse", document.createTextNode(address)));
+    for (const contact of offer.contacts || []) {
+      if (!contact.valeur) continue;
+      if (contact.type === "telephone") {
+        parts.push(row("Téléphone", link(`tel:${contact.valeur.replace(/[^0-9+]/g, "")}`, contact.valeur)));
+      } else if (contact.type === "email") {
+        parts.push(row("Courriel", link(`mailto:${encodeURIComponent(contact.valeur).replace("%40", "@")}`, contact.valeur)));
+      } else if (safeUrl(contact.valeur)) {
+        parts.push(row("Site", link(safeUrl(contact.valeur), contact.valeur)));
+      }
+    }
+    if (offer.site_web && safeUrl(offer.site_web)) parts.push(row("Site", link(safeUrl(offer.site_web), offer.site_web)));
+    if (offer.reservation_url && safeUrl(offer.reservation_url)) {
+      const booking = link(safeUrl(offer.reservation_url), "Prendre rendez-vous");
+      booking.className = "fr-btn fr-btn--sm";
+      parts.push(booking);
+    }
+    parts.push(row("Horaires", document.createTextNode(offer.horaires_texte || "non renseignés")));
+    const access = Object.entries(offer.accessibilite || {}).map(([k, v]) => `${k.replaceAll("_", " ")} : ${v === true ? "oui" : v === false ? "non" : v}`);
+    parts.push(row("Accessibilité", document.createTextNode(access.length ? access.join(" ; ") : "non renseignée")));
+    if (offer.gratuit) parts.push(textNode("p", "Gratuit", "fr-badge fr-badge--green-emeraude"));
+    const sources = [...new Set((offer.sources?.enregistrements || []).filter((s) => s.actif).map((s) => SOURCE_NAMES[s.source] || s.source))];
+    parts.push(row("Sources", document.createTextNode(sources.join(", ") || "—")));
+    if (offer.maj_le) parts.push(row("Mise à jour", document.createTextNode(new Date(offer.maj_le).toLocaleDateString("fr-FR"))));
+    panel.replaceChildren(...parts);
+    panel.hidden = false;
+    const marker = markers.get(offer.id);
+    if (marker) clusters.zoomToShowLayer(marker, () => marker.openTooltip());
+    else if (fromList && offer.lat !== null) map.setView([offer.lat, offer.lon], Math.max(map.getZoom(), 15));
+    if (fromList) title.setAttribute("tabindex", "-1"), title.focus();
+  }
+
+  /* -- place ----------------------------------------------------------------------------- */
+
+  function setPlace(label, lat, lon) {
+    state.lieu = label; state.lat = lat; state.lon = lon;
+    placeLayer.clearLayers();
+    L.circleMarker([lat, lon], { radius: 9, color: "#fff", weight: 3, fillColor: "#161616", fillOpacity: 1 })
+      .bindTooltip(textNode("span", label)).addTo(placeLayer);
+    if (state.rayon) {
+      const circle = L.circle([lat, lon], { radius: state.rayon * 1000, color: "#000091", weight: 1, fill: false }).addTo(placeLayer);
+      map.fitBounds(circle.getBounds());
+    } else {
+      map.setView([lat, lon], 12);
+    }
+  }
+
+  async function searchPlace() {
+    const text = form.lieu.value.trim();
+    placeMessage.hidden = true;
+    if (text.length < 2) return;
+    try {
+      const place = await getJson(`/api/v1/lieux?q=${encodeURIComponent(text)}`);
+      setPlace(place.libelle, place.lat, place.lon);
+      form.lieu.value = place.libelle;
+    } catch (error) {
+      placeMessage.textContent = `Lieu introuvable : ${error.message}`;
+      placeMessage.hidden = false;
+    }
+  }
+
+  document.getElementById("chercher-lieu").addEventListener("click", searchPlace);
+  form.addEventListener("submit", (event) => { event.preventDefault(); searchPlace(); });
+  document.getElementById("autour-de-moi").addEventListener("click", () => {
+    if (!navigator.geolocation) { placeMessage.textContent = "Votre navigateur ne donne pas sa position."; placeMessage.hidden = false; return; }
+    navigator.geolocation.getCurrentPosition(
+      (position) => setPlace("votre position", position.coords.latitude, position.coords.longitude),
+      () => { placeMessage.textContent = "Position indisponible : autorisez la géolocalisation ou saisissez une commune."; placeMessage.hidden = false; },
+      { timeout: 10000 });
+  });
+  for (const name of ["besoin", "type_offre", "gratuit", "age", "rayon"]) {
+    form[name].addEventListener("change", () => {
+      readForm();
+      if (name === "rayon" && state.lat !== null) setPlace(state.lieu, state.lat, state.lon);
+      else refresh();
+    });
+  }
+  for (const box of form.querySelectorAll("input[name=jeu]")) box.addEventListener("change", () => { readForm(); refresh(); });
+
+  let pending;
+  map.on("moveend", () => { clearTimeout(pending); pending = setTimeout(refresh, 150); });
+
+  /* -- start ------------------------------------------------------------------------------ */
+
+  fillForm();
+  if (state.lat !== null && state.lon !== null) {
+    setPlace(state.lieu || "lieu choisi", state.lat, state.lon);
+  } else if (state.z !== null && state.c.length === 2 && state.c.every(Number.isFinite)) {
+    map.setView(state.c, state.z);
+  } else {
+    map.fitBounds(FRANCE);
+    if (state.lieu) searchPlace();
+  }
+  if (state.z !== null && state.c.length === 2 && state.c.every(Number.isFinite)) map.setView(state.c, state.z);
+  if (state.offre) openOffer(state.offre);
+})();
