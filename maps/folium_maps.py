@@ -116,7 +116,7 @@ def sheet_map(place: dict[str, Any], cards: list[dict[str, Any]], tiles_url: str
             folium.Marker((offer["lat"], offer["lon"]), icon=numbered_icon(number, colour),
                           tooltip=safe_text(offer.get("nom"))).add_to(m)
     if len(points) > 1:
-        m.fit_bounds(bounds_of(points), padding=(20, 20))
+        m.fit_bounds(bounds_of(points), padding=(36, 36))
     return m
 
 

@@ -306,8 +306,8 @@
     L.circleMarker([lat, lon], { radius: 9, color: "#fff", weight: 3, fillColor: "#161616", fillOpacity: 1 })
       .bindTooltip(textNode("span", label)).addTo(placeLayer);
     if (state.rayon) {
-      const circle = L.circle([lat, lon], { radius: state.rayon * 1000, color: "#000091", weight: 1, fill: false }).addTo(placeLayer);
-      map.fitBounds(circle.getBounds());
+      L.circle([lat, lon], { radius: state.rayon * 1000, color: "#000091", weight: 1, fill: false }).addTo(placeLayer);
+      map.fitBounds(L.latLng(lat, lon).toBounds(state.rayon * 2000));
     } else {
       map.setView([lat, lon], 12);
     }

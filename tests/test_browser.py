@@ -1,0 +1,174 @@
+"""The pages in a real headless Chromium (Debian's), on the real Grand Est demo data.
+
+Basemap tiles are blocked in every test: the machine has no internet, and the pages must
+show offers without their basemap anyway. Screenshots and the printed sheet are kept in
+``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import text
+
+from api.app import create_app
+from tests.browser import artifact
+from tests.conftest import running
+from tests.test_pages import PAYLOAD
+
+STRASBOURG = {"lat": 48.5734, "lon": 7.7521}
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=DESKTOP, locale="fr-FR")
+    page = context.new_page()
+    page.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}") or
+            dialog.dismiss())
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def shown_offer_ids(page) -> list[int]:
+    return [int(i) for i in page.locator("#liste button[data-id]").evaluate_all(
+        "buttons => buttons.map(b => b.dataset.id)")]
+
+
+def mapped_offer_ids(page) -> set[int]:
+    ids = page.get_attribute("#carte", "data-offres") or ""
+    return {int(i) for i in ids.split(",") if i}
+
+
+def test_home_lists_the_twelve_cards(page, live_server):
+    page.goto(live_server + "/")
+    assert page.locator(".carte-tuile").count() == 12
+    page.screenshot(path=artifact("accueil.png"), full_page=True)
+    page.select_option("#recherche-carte", "addiction-tabac")
+    page.fill("#recherche-lieu", "Strasbourg")
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_url("**/cartes/addiction-tabac**")
+    page.wait_for_selector("#carte[data-mode=marqueurs]", state="attached")
+    assert "lieu=Strasbourg" in page.url
+
+
+def test_card_page_draws_offers_from_the_api_and_list_agrees(page, live_server, demo_client):
+    page.goto(f"{live_server}/cartes/addiction-tabac?lieu=Strasbourg&lat={STRASBOURG['lat']}"
+              f"&lon={STRASBOURG['lon']}&rayon=5")
+    page.wait_for_selector("#carte[data-mode=marqueurs]", state="attached")
+    page.wait_for_selector("#liste button[data-id]")
+    listed, mapped = shown_offer_ids(page), mapped_offer_ids(page)
+    assert listed and set(listed) <= mapped
+    api = demo_client.get("/api/v1/offres", params={
+        "carte": "addiction-tabac", **STRASBOURG, "rayon_km": 5, "limit": 500}).json()
+    assert mapped == {o["id"] for o in api["offres"]}
+    assert listed == [o["id"] for o in api["offres"]][:len(listed)]  # nearest first
+    assert page.locator(".leaflet-marker-icon, .leaflet-overlay-pane canvas").count() > 0
+    page.screenshot(path=artifact("carte-tabac-strasbourg.png"))
+
+
+def test_a_need_filter_changes_results_and_url(page, live_server):
+    page.goto(f"{live_server}/cartes/addiction-tabac?z=11&c=48.5734,7.7521")
+    page.wait_for_selector("#liste button[data-id]")
+    before = shown_offer_ids(page)
+    status_before = page.inner_text("#etat")
+    page.select_option("#besoin", "tabac-arreter")
+    page.wait_for_url("**besoin=tabac-arreter**")
+    page.wait_for_selector("#liste button[data-id]")
+    after = shown_offer_ids(page)
+    assert parse_qs(urlsplit(page.url).query)["besoin"] == ["tabac-arreter"]
+    assert after != before or page.inner_text("#etat") != status_before
+    # The shared URL gives the same view back.
+    page.goto(page.url)
+    page.wait_for_selector("#liste button[data-id]")
+    assert page.input_value("#besoin") == "tabac-arreter"
+    assert shown_offer_ids(page) == after
+
+
+def test_an_offer_opens_its_panel_from_the_keyboard(page, live_server):
+    page.goto(f"{live_server}/cartes/addiction-tabac?lieu=Strasbourg&lat={STRASBOURG['lat']}"
+              f"&lon={STRASBOURG['lon']}&rayon=5")
+    first = page.locator("#liste button[data-id]").first
+    first.focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#fiche-offre")
+    panel.wait_for(state="visible")
+    assert "Horaires" in panel.inner_text() and "Sources" in panel.inner_text()
+    assert "offre=" in page.url
+
+
+def test_national_view_is_aggregated_not_thousands_of_markers(page, live_server):
+    page.goto(f"{live_server}/cartes/vaccination-adulte")
+    page.wait_for_selector("#carte[data-mode]", state="attached")
+    assert page.get_attribute("#carte", "data-mode") == "grille"
+    assert 0 < page.locator(".bulle").count() < 400
+
+
+def test_phone_sized_window_shows_map_and_list(browser, live_server):
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    phone.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+    phone.goto(f"{live_server}/cartes/addiction-tabac?lieu=Metz&lat=49.1193&lon=6.1757&rayon=10")
+    phone.wait_for_selector("#liste button[data-id]")
+    box = phone.locator("#carte").bounding_box()
+    assert box["width"] <= PHONE["width"] and box["height"] >= 300
+    phone.screenshot(path=artifact("carte-telephone.png"), full_page=True)
+    context.close()
+
+
+def test_orientation_sheet_prints_with_the_expected_offers(page, live_server, demo_client):
+    page.goto(live_server + "/orientation")
+    page.fill("#lieu", "Strasbourg")
+    page.fill("#age", "47")
+    page.click("label[for=carte-addiction-tabac]")
+    page.click("label[for=carte-activite-physique]")
+    page.click("form button[type=submit]")
+    page.wait_for_selector("#imprimer-fiche")
+    page.click("#imprimer-fiche")
+    page.wait_for_url("**/orientation/fiche**")
+    page.frame_locator("iframe.fiche-carte").locator(".leaflet-container").wait_for()
+    expected = demo_client.get("/api/v1/orientation", params={
+        "adresse": "Strasbourg", "age": 47,
+        "cartes": "addiction-tabac,activite-physique"}).json()
+    listed = [int(i) for i in page.locator("li.offre").evaluate_all(
+        "items => items.map(i => i.dataset.id)")]
+    assert listed == [o["id"] for card in expected["cartes"] for o in card["offres"]]
+    page.emulate_media(media="print")
+    assert not page.locator("#imprimer").is_visible()
+    pdf = artifact("fiche-orientation.pdf")
+    page.pdf(path=pdf, format="A4", print_background=True)
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
+    page.screenshot(path=artifact("fiche-orientation.png"), full_page=True)
+
+
+def test_hostile_texts_stay_text_in_the_browser(browser, settings, ingest_engine):
+    with ingest_engine.begin() as connection:
+        connection.execute(text("""
+            INSERT INTO offre (id, nom, description, statut, geom, code_commune)
+            OVERRIDING SYSTEM VALUE VALUES (900001, :p, :p, 'publiee',
+                ST_SetSRID(ST_MakePoint(7.7521, 48.5734), 4326), '67482')
+        """), {"p": PAYLOAD})
+        connection.execute(text("INSERT INTO jeu_offre (jeu_slug, offre_id, raison) "
+                                "VALUES ('csapa-tabac', 900001, 'regle')"))
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+    alerts = []
+    page.on("dialog", lambda dialog: alerts.append(dialog.message) or dialog.dismiss())
+    with running(create_app(settings, engine=ingest_engine)) as url:
+        page.goto(f"{url}/cartes/addiction-tabac?lat=48.5734&lon=7.7521&rayon=5&offre=900001")
+        page.wait_for_selector("#liste button[data-id]")
+        page.locator("#fiche-offre").wait_for(state="visible")
+        assert PAYLOAD in page.inner_text("#liste") and PAYLOAD in page.inner_text("#fiche-offre")
+        page.goto(f"{url}/orientation/fiche?lieu=48.5734,7.7521&cartes=addiction-tabac")
+        page.frame_locator("iframe.fiche-carte").locator(".leaflet-container").wait_for()
+        assert PAYLOAD in page.inner_text("main")
+        page.wait_for_timeout(300)
+    context.close()
+    assert alerts == []
