@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api import problems
+from api import auth, problems
 from api.caching import ETagMiddleware
-from api.routers import cartes, offres, ogc, orientation, themes, tiles
+from api.routers import audit, cartes, contributions, offres, ogc, orientation, themes, tiles
 from cartographie.db import database_url, make_engine, make_session_factory, normalise_url
 from cartographie.settings import Settings, get_settings
 
@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    # Writes go to the primary database even when reads go to a replica.
+    app.state.write_session_factory = make_session_factory(
+        make_engine(database_url(settings)) if settings.database_read_url else engine)
     problems.install(app)
     app.add_middleware(ETagMiddleware)
     app.include_router(themes.router)
@@ -48,4 +51,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(orientation.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    app.include_router(auth.router)
+    app.include_router(contributions.router)
+    app.include_router(audit.router)
+    contributions.install_upload_limit(app)
     return app
