@@ -261,6 +261,10 @@ def test_cli_imports_a_windows_1252_comma_file(national, tmp_path, monkeypatch):
         assert "rien n'a été écrit" in dry.output and "1 créées" in dry.output
         assert "Occitanie" in dry.output  # the row outside the région, in a wrapped table
         assert "OSM" in dry.output  # « lundi matin » is kept, with a warning
+        template = get_settings().resolved_data_dir / "contributions" / "modele.csv"
+        checked = runner.invoke(cli, ["ingest", "contributions", str(template), "--region",
+                                      "44", "--dry-run"])
+        assert "2 créées (brouillons)" in checked.output and "0 en erreur" in checked.output
         real = runner.invoke(cli, ["ingest", "contributions", str(path), "--region", "44"])
         assert real.exit_code == 0 and "1 créées (brouillons), " in real.output
         added = runner.invoke(cli, ["users", "add", "--name", "ge", "--role", "ars_editeur",
