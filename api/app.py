@@ -6,9 +6,20 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from api import problems
+from api import auth, problems
 from api.caching import ETagMiddleware
-from api.routers import cartes, grille, lieux, offres, ogc, orientation, themes, tiles
+from api.routers import (
+    audit,
+    cartes,
+    contributions,
+    grille,
+    lieux,
+    offres,
+    ogc,
+    orientation,
+    themes,
+    tiles,
+)
 from cartographie.db import database_url, make_engine, make_session_factory, normalise_url
 from cartographie.settings import Settings, get_settings
 from maps import pages
@@ -45,6 +56,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.error_page = pages.error_page
+    # Writes go to the primary database even when reads go to a replica.
+    app.state.write_session_factory = make_session_factory(
+        make_engine(database_url(settings)) if settings.database_read_url else engine)
     problems.install(app)
     app.add_middleware(ETagMiddleware)
     app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url)
@@ -56,6 +70,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(orientation.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    app.include_router(auth.router)
+    app.include_router(contributions.router)
+    app.include_router(audit.router)
+    contributions.install_upload_limit(app)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -15,3 +15,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+def get_write_session(request: Request) -> Iterator[Session]:
+    """A session on the primary database for the write side; handlers commit explicitly."""
+    session = request.app.state.write_session_factory()
+    try:
+        yield session
+    finally:
+        session.close()

@@ -101,7 +101,9 @@ def install(app: FastAPI) -> None:
             detail = f"Aucune ressource à l'adresse {request.url.path}."
         if exc.status_code == 405 and detail == "Method Not Allowed":
             detail = f"La méthode {request.method} n'est pas acceptée ici."
-        return error_response(request, exc.status_code, detail)
+        response = error_response(request, exc.status_code, detail)
+        response.headers.update(exc.headers or {})  # e.g. WWW-Authenticate on a 401
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -39,6 +39,9 @@ merge_app = typer.Typer(help="Rapprochement des offres entre sources.", no_args_
 app.add_typer(merge_app, name="merge")
 carte_app = typer.Typer(help="Les cartes thématiques.", no_args_is_help=True)
 app.add_typer(carte_app, name="carte")
+users_app = typer.Typer(help="Comptes des contributeurs (ARS) et jetons d'API.",
+                        no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 def friendly_errors(command: Callable) -> Callable:
@@ -318,6 +321,109 @@ def ingest_all(
             console.print(f"{entry.nom} : déjà ingérée, ignorée (--manquantes).")
             continue
         _ingest(entry.source, entry.url if official else str(entry.demo), accept_retirements)
+
+
+@ingest_app.command("contributions")
+@friendly_errors
+def ingest_contributions(
+    location: Annotated[str, typer.Argument(help="Fichier CSV (modèle) ou GeoJSON")],
+    region: Annotated[str, typer.Option("--region", help="Code de la région (ex. 44)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Vérifier sans rien écrire")] = False,
+) -> None:
+    """Importe les offres d'une ARS (brouillons à publier) ; rapport ligne par ligne."""
+    from sqlalchemy import text
+
+    from cartographie.geocodage import GeocodeurGeoplateformeLot, GeocodeurLocal, ban_index
+    from ingest import contributions
+    from ingest.records import WrongFormat
+    from ingest.sources import fetched
+
+    settings = get_settings()
+    engine = make_engine(database_url(settings))
+    try:
+        with fetched(location) as source_file, engine.connect() as connection, \
+                connection.begin() as transaction:
+            if connection.execute(text("SELECT 1 FROM region WHERE code = :code"),
+                                  {"code": region}).first() is None:
+                err_console.print(f"[red]Région inconnue « {region} ».[/red]")
+                raise typer.Exit(1)
+            geocoder = (GeocodeurGeoplateformeLot(settings.geoplateforme_url)
+                        if settings.geocodeur == "geoplateforme"
+                        else GeocodeurLocal(connection, ban_index(settings.resolved_ban_dir)))
+            rapport = contributions.import_file(
+                connection, source_file.path, compte=None, code_region=region,
+                geocoder=geocoder, data_dir=settings.resolved_data_dir, dry_run=dry_run,
+                emplacement=source_file.emplacement, empreinte=source_file.sha256)
+            if dry_run:
+                transaction.rollback()
+    except WrongFormat as exc:
+        err_console.print(f"[red]Fichier refusé :[/red] {exc}", highlight=False)
+        err_console.print("Rien n'a été écrit.")
+        raise typer.Exit(1) from exc
+    rows = [(str(item.ligne or ""), item.resultat, str(item.offre_id or ""),
+             item.precision_geo or "", " ; ".join(item.erreurs + item.avertissements))
+            for item in rapport.lignes if item.resultat != "creee" or item.avertissements]
+    _print_table("Lignes à regarder", ("ligne", "résultat", "offre", "précision", "détail"),
+                 rows)
+    mode = "Vérification (rien n'a été écrit)" if dry_run else f"Import (run {rapport.run_id})"
+    console.print(f"{mode} : {rapport.lues} lues, {rapport.creees} créées (brouillons), "
+                  f"{rapport.mises_a_jour} mises à jour, {rapport.inchangees} inchangées, "
+                  f"{rapport.doublons} doublons d'offres existantes, {rapport.erreurs} en "
+                  f"erreur, {rapport.avertissements} avertissement(s).")
+
+
+@users_app.command("add")
+@friendly_errors
+def users_add(
+    name: Annotated[str, typer.Option("--name", help="Nom du compte")],
+    role: Annotated[str, typer.Option("--role", help="admin, ars_editeur ou ars_moderateur")],
+    region: Annotated[str | None, typer.Option("--region", help="Code de la région")] = None,
+) -> None:
+    """Crée un compte et affiche son jeton d'API (une seule fois)."""
+    from cartographie import comptes
+
+    engine = make_engine(database_url(get_settings()))
+    try:
+        with engine.begin() as connection:
+            token = comptes.add_user(connection, name, role, region)
+    except comptes.CompteError as exc:
+        err_console.print(f"[red]Compte refusé :[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(f"Compte « {name} » créé ({role}{f', région {region}' if region else ''}).")
+    console.print("Jeton d'API, affiché une seule fois — conservez-le :")
+    print(token)
+
+
+@users_app.command("list")
+@friendly_errors
+def users_list() -> None:
+    """Les comptes, leur rôle, leur région et le début de leurs jetons actifs."""
+    from cartographie import comptes
+
+    engine = make_engine(database_url(get_settings()))
+    with engine.connect() as connection:
+        users = comptes.list_users(connection)
+    _print_table("Comptes", ("nom", "rôle", "région", "créé le", "révoqué le", "jetons actifs",
+                             "dernier usage"),
+                 [(u["nom"], u["role"], u["code_region"], f"{u['cree_le']:%Y-%m-%d}",
+                   f"{u['revoque_le']:%Y-%m-%d}" if u["revoque_le"] else None,
+                   u["jetons_actifs"], u["dernier_usage_le"]) for u in users])
+
+
+@users_app.command("revoke")
+@friendly_errors
+def users_revoke(name: Annotated[str, typer.Argument(help="Nom du compte")]) -> None:
+    """Révoque un compte : ses jetons et ses sessions cessent de fonctionner aussitôt."""
+    from cartographie import comptes
+
+    engine = make_engine(database_url(get_settings()))
+    try:
+        with engine.begin() as connection:
+            comptes.revoke_user(connection, name)
+    except comptes.CompteError as exc:
+        err_console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(f"Compte « {name} » révoqué.")
 
 
 @merge_app.command("explain")

@@ -35,6 +35,7 @@ CRITERIA: dict[str, tuple[str, str]] = {
     "mots_cles": ("o.recherche @@ websearch_to_tsquery('cartographie_fr', :{p})", "texte"),
     "age_max_au_plus": ("o.age_max <= :{p}", "entier"),
     "age_min_au_moins": ("o.age_min >= :{p}", "entier"),
+    "carte_declaree": ("o.attributs->'cartes' ?| :{p}", "liste"),
 }
 RULE_KEYS = {"nom", *CRITERIA}
 
@@ -233,13 +234,30 @@ def explain(connection: Connection, offer_id: int) -> list[tuple[str, str, str, 
     """), {"id": offer_id})]
 
 
+def ars_jeux() -> list[JeuDef]:
+    """On every card, the offers an ARS declared for it (the « cartes » of a contribution).
+
+    Built here rather than written in each file: an ARS chooses the cards of its offers, so
+    this jeu is the same rule on every card.
+    """
+    return [
+        JeuDef(slug=f"{carte}-offres-ars", carte=carte, nom="Offres ajoutées par l'ARS",
+               description="Offres locales ajoutées par l'agence régionale de santé pour "
+                           "cette carte.",
+               regles=[Rule("carte choisie par l'ARS", {"carte_declaree": [carte]}, 0)],
+               fichier="(contributions ARS)")
+        for carte in CARTES
+    ]
+
+
 def definitions(data_dir: Path) -> list[JeuDef]:
-    """The jeux of ``data/jeux``, checked against the cards and needs of the taxonomy."""
+    """The jeux of ``data/jeux``, checked against the cards and needs of the taxonomy, then
+    the ARS jeu of each card."""
     from cartographie.taxonomy import read_taxonomy
 
     taxonomy = read_taxonomy(data_dir / "taxonomie")
     besoins = {c.slug: {b.slug for b in c.besoins} for c in taxonomy.cartes}
-    return read_jeux(data_dir / "jeux", besoins)
+    return read_jeux(data_dir / "jeux", besoins) + ars_jeux()
 
 
 def refresh(connection: Connection, data_dir: Path) -> dict[str, int]:

@@ -552,3 +552,19 @@ class Audit(Base):
     avant: Mapped[Any | None] = mapped_column(JSONB)
     apres: Mapped[Any | None] = mapped_column(JSONB)
     adresse_ip: Mapped[str | None] = mapped_column(Text)
+
+
+class SessionWeb(Base):
+    """A browser session opened with an API token: the pages' credential, revocable.
+
+    The cookie holds a random value whose SHA-256 is stored here, with the SHA-256 of the
+    CSRF token bound to it; revoking the token (or its user) ends its sessions.
+    """
+
+    __tablename__ = "session_web"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    jeton_id: Mapped[int] = mapped_column(ForeignKey("jeton.id", ondelete="CASCADE"), index=True)
+    empreinte: Mapped[str] = mapped_column(Text, unique=True)
+    csrf_empreinte: Mapped[str] = mapped_column(Text)
+    cree_le: Mapped[dt.datetime] = now_column()
+    expire_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
         default="local", description="Géocodeur des adresses : local (hors ligne) ou Géoplateforme"
     )
     geoplateforme_url: str = "https://data.geopf.fr/geocodage/search"
+    ban_dir: Path | None = Field(
+        default=None,
+        description="Fichiers Base Adresse Nationale adresses-<dép>.csv.gz du géocodeur local "
+                    "(défaut : <données>/geocodage).",
+    )
+    contributions_taille_max: int = Field(
+        default=5_000_000, description="Taille maximale (octets) d'un fichier d'import ARS."
+    )
     database_read_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_READ_URL", "CARTOGRAPHIE_DATABASE_READ_URL"),
@@ -76,6 +84,10 @@ class Settings(BaseSettings):
     @property
     def resolved_data_dir(self) -> Path:
         return self.data_dir or self.project_dir / "data"
+
+    @property
+    def resolved_ban_dir(self) -> Path:
+        return self.ban_dir or self.resolved_data_dir / "geocodage"
 
     @property
     def resolved_embedded_dir(self) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, text
@@ -41,6 +42,16 @@ class UnsafeRun(Exception):
     """Publishing would do more harm than a partial file justifies; nothing is published."""
 
 
+@dataclass(frozen=True)
+class NewOffers:
+    """How offers first seen in a run are created: a national source publishes them at once;
+    an ARS's offers start as drafts of its région, published by a moderator."""
+
+    statut: str = "publiee"
+    origine: str = "national"
+    region: str | None = None
+
+
 def _rank(expression: str, ranks: dict[str, int]) -> str:
     cases = " ".join(f"WHEN '{name}' THEN {rank}" for name, rank in ranks.items())
     return f"(CASE {expression} {cases} ELSE 0 END)"
@@ -65,7 +76,9 @@ def _taken_fields_sql() -> str:
         owner = f"o.provenance->>'{field}'"
         wins = f"{_rank(owner, SOURCE_RANK)} <= {source_rank}"
         if field == "geom":
-            wins = (f"({_rank('n.precision_geo', PRECISION_RANK)} > "
+            # The most precise position wins, except over a position an ARS placed by hand.
+            wins = (f"({owner} IS DISTINCT FROM 'ars' OR :source = 'ars') AND "
+                    f"({_rank('n.precision_geo', PRECISION_RANK)} > "
                     f"{_rank('o.precision_geo', PRECISION_RANK)} OR "
                     f"({_rank('n.precision_geo', PRECISION_RANK)} = "
                     f"{_rank('o.precision_geo', PRECISION_RANK)} AND {wins}))")
@@ -93,6 +106,7 @@ def _new_values_sql() -> str:
         SELECT i.cle, r.id AS source_record_id, os.offre_id AS offre_existante,
                coalesce(os.offre_id, nextval(pg_get_serial_sequence('offre', 'id'))) AS offre_id,
                false AS fusion, NULL::jsonb AS prend,
+               (i.champs->>'offre_corrigee')::bigint AS offre_corrigee,
                st.id AS structure_id,
                {texts},
                {jsons},
@@ -179,18 +193,26 @@ def _insert_sql() -> str:
     columns = ", ".join(OWNED_FIELDS)
     return f"""
         INSERT INTO offre (id, structure_id, {columns}, attributs, precision_geo, code_commune,
-                           code_departement, code_region, statut, origine, mode, provenance)
+                           code_departement, code_region, region_contributrice, statut, origine,
+                           mode, provenance)
         SELECT offre_id, structure_id, {columns}, attributs, precision_geo, code_commune,
-               code_departement, code_region, 'publiee', 'national', 'sur_place',
+               code_departement, code_region, :region, :statut, :origine, 'sur_place',
                CAST(:provenance AS jsonb)
         FROM nouvelles_valeurs WHERE offre_existante IS NULL AND NOT fusion
     """
 
 
 def publish(connection: Connection, source: str, run_id: int, data_dir: Path, *,
-            accept_retirements: bool = False) -> dict[str, int]:
-    """Publish the session's ``staging`` table for ``source``; returns the run's counts."""
-    params = {"source": source, "run": run_id}
+            accept_retirements: bool = False, complete: bool = True,
+            new_offers: NewOffers = NewOffers()) -> dict[str, int]:
+    """Publish the session's ``staging`` table for ``source``; returns the run's counts.
+
+    ``complete``: the staged records are the whole source, so records missing from it are
+    retired; an ARS import only adds or changes rows (``complete=False``). A staged record
+    whose ``champs`` name an ``offre_corrigee`` attaches to that offer (an ARS correction of
+    a national offer) instead of being matched.
+    """
+    params = {"source": source, "run": run_id, "complete": complete}
 
     def execute(sql: str, **extra):
         """Run one or more statements (parameters cannot go with a multi-statement string)."""
@@ -216,7 +238,7 @@ def publish(connection: Connection, source: str, run_id: int, data_dir: Path, *,
                count(*)
         FROM source_record r WHERE r.source = :source AND r.retire_le IS NULL
     """).one()
-    if (not accept_retirements and missing >= RETIREMENT_GUARD_MIN
+    if (complete and not accept_retirements and missing >= RETIREMENT_GUARD_MIN
             and missing > RETIREMENT_GUARD_RATIO * active):
         raise UnsafeRun(
             f"{missing} enregistrement(s) sur {active} disparaîtraient de la source « {source} » "
@@ -247,7 +269,7 @@ def publish(connection: Connection, source: str, run_id: int, data_dir: Path, *,
         CREATE TEMP TABLE offres_sans_ce_record (offre_id bigint) ON COMMIT DROP;
         WITH gone AS (
             UPDATE source_record r SET retire_le = now()
-            WHERE r.source = :source AND r.retire_le IS NULL
+            WHERE :complete AND r.source = :source AND r.retire_le IS NULL
               AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.cle = r.cle)
             RETURNING r.cle),
         deactivated AS (
@@ -286,6 +308,10 @@ def publish(connection: Connection, source: str, run_id: int, data_dir: Path, *,
             telephone = coalesce(excluded.telephone, s.telephone), maj_le = now()
     """)
     execute(_new_values_sql())
+    execute("""
+        UPDATE nouvelles_valeurs SET offre_id = offre_corrigee, fusion = true
+        WHERE offre_existante IS NULL AND offre_corrigee IS NOT NULL
+    """)
     fill_territory_codes(connection, table="nouvelles_valeurs", key="offre_id")
     settings = get_settings()
     merges = merge.attach(
@@ -296,7 +322,8 @@ def publish(connection: Connection, source: str, run_id: int, data_dir: Path, *,
     execute(_taken_fields_sql())
     execute(_history_sql())
     execute(_update_sql())
-    execute(_insert_sql(), provenance=json.dumps({field: source for field in OWNED_FIELDS}))
+    execute(_insert_sql(), provenance=json.dumps({field: source for field in OWNED_FIELDS}),
+            statut=new_offers.statut, origine=new_offers.origine, region=new_offers.region)
     execute("""
         INSERT INTO offre_source (offre_id, source_record_id, source, cle, premier_run_id,
                                   dernier_run_id, score, raison)

@@ -92,8 +92,12 @@ def _start(connection: Connection, source: str, source_file: SourceFile) -> int:
     return run_id
 
 
-def _stage(connection: Connection, items: Parsed, report: RunReport,
-           progress: Callable[[int], None] | None) -> None:
+def stage(connection: Connection, items: Parsed, report: RunReport,
+          progress: Callable[[int], None] | None = None) -> None:
+    """COPY parsed records into the session's ``staging`` table, rejected rows beside them.
+
+    The caller commits: a national run right away, an ARS import only with its publication.
+    """
     connection.execute(text("""
         CREATE TEMP TABLE IF NOT EXISTS staging (ligne int, cle text, brut jsonb, champs jsonb,
             lon float8, lat float8);
@@ -132,12 +136,11 @@ def _stage(connection: Connection, items: Parsed, report: RunReport,
         SELECT ligne, cle, 'identifiant déjà présent plus haut dans le fichier', brut::text
         FROM doubles
     """))
-    connection.commit()
     if report.lus == 0:
         raise WrongFormat("fichier vide : aucune ligne à lire")
 
 
-def _finish(connection: Connection, report: RunReport, statut: str, message: str | None) -> None:
+def finish(connection: Connection, report: RunReport, statut: str, message: str | None) -> None:
     report.quarantaines = connection.execute(text("""
         INSERT INTO quarantaine (run_id, ligne, ressource, raison, contenu)
         SELECT :run, ligne, ressource, raison, contenu FROM staging_rejet
@@ -172,7 +175,8 @@ def run_ingestion(
         run_id = _start(connection, source, source_file)
         report = RunReport(run_id=run_id, source=source)
         try:
-            _stage(connection, parse(), report, progress)
+            stage(connection, parse(), report, progress)
+            connection.commit()
             with connection.begin():
                 report.counts = publish.publish(
                     connection, source, run_id, data_dir, accept_retirements=accept_retirements
@@ -181,7 +185,7 @@ def run_ingestion(
                 if after_publish is not None and changed:
                     after_publish(connection)
                 message = f"{report.hors_champ} ligne(s) hors du champ de la prévention"
-                _finish(connection, report, "reussi", message)
+                finish(connection, report, "reussi", message)
             return report
         except Exception as exc:
             connection.rollback()
@@ -196,7 +200,7 @@ def run_ingestion(
                         raison text, contenu text)
                 """))
                 report.counts = {}
-                _finish(connection, report, "echoue", message)
+                finish(connection, report, "echoue", message)
             raise IngestionError(run_id, message) from exc
         finally:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"),

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.deps import get_session
+from api.deps import get_session, get_write_session
 from cartographie.db import embedded_cluster, make_engine
 from cartographie.embedded import EmbeddedCluster
 from cartographie.initialisation import initialise
@@ -104,6 +104,7 @@ def client(settings: Settings, engine: Engine, session: Session) -> Iterator[Tes
     """The real app, reading through the test's transaction."""
     app = create_app(settings, engine=engine)
     app.dependency_overrides[get_session] = lambda: session
+    app.dependency_overrides[get_write_session] = lambda: session
     with TestClient(app) as test_client:
         yield test_client
 

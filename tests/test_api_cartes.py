@@ -50,7 +50,8 @@ def test_a_card_lists_its_jeux_with_their_published_offers(client, connection):
     """))
     carte = client.get("/api/v1/cartes/addiction-tabac").json()
     assert [j["slug"] for j in carte["jeux"]] == [
-        "csapa-tabac", "tabacologie-centres-de-sante", "pharmacies-substituts-nicotiniques"]
+        "csapa-tabac", "tabacologie-centres-de-sante", "pharmacies-substituts-nicotiniques",
+        "addiction-tabac-offres-ars"]
     csapa = carte["jeux"][0]
     assert csapa["nom"] == "CSAPA (tabacologie)" and csapa["nombre_offres"] == 1
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
+from cartographie import migrations
 from cartographie.cli import app
 from cartographie.settings import get_settings
 
@@ -69,7 +71,8 @@ def test_db_status_and_url_describe_the_embedded_database(cluster, database_url,
     result = runner.invoke(app, ["db", "status"])
     assert result.exit_code == 0, result.output
     assert "en marche" in result.output and "oui" in result.output
-    assert "0003" in result.output
+    head = ScriptDirectory.from_config(migrations.alembic_config(database_url)).get_current_head()
+    assert head in result.output
     result = runner.invoke(app, ["db", "url"])
     assert result.output.strip() == database_url
 
