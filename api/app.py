@@ -17,14 +17,14 @@ from api.routers import (
     offres,
     ogc,
     orientation,
+    pages,
     themes,
     tiles,
 )
+from api.securite import ContentSecurityPolicy
 from cartographie.db import database_url, make_engine, make_session_factory, normalise_url
 from cartographie.settings import Settings, get_settings
-from maps import pages
 from maps.folium_maps import STATIC_DIR
-from maps.securite import ContentSecurityPolicy
 
 DESCRIPTION = """
 Où, près de cette personne, trouver de l'aide sur le sujet choisi après son

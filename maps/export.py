@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.representation import offer_json
 from cartographie import catalogue
 from cartographie.recherche import Filtres, search
 from cartographie.settings import Settings
@@ -32,7 +31,7 @@ def card_offers(session: Session, slug: str, region: str | None) -> list[dict[st
     total, offers = search(session.connection(), filters, limit=PAGE)
     for offset in range(PAGE, total, PAGE):
         offers += search(session.connection(), filters, limit=PAGE, offset=offset)[1]
-    return [offer_json(o) for o in offers]
+    return offers
 
 
 def export_card(session: Session, settings: Settings, slug: str, region: str | None,

@@ -20,6 +20,7 @@ from folium.template import Template
 from markupsafe import escape
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 VENDOR_URL = "/static/vendor"
 LEAFLET_JS = [("leaflet", f"{VENDOR_URL}/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", f"{VENDOR_URL}/leaflet/leaflet.css")]

@@ -169,6 +169,7 @@
       return marker;
     });
     clusters.addLayers(layers);
+    performance.mark("offres-dessinees");
     // What is drawn, readable by tests and assistive tools (markers are on a canvas).
     document.getElementById("carte").dataset.mode = "marqueurs";
     document.getElementById("carte").dataset.offres = layers.map((m) => m.offerId).join(",");
@@ -186,6 +187,7 @@
       bubble.on("click", () => map.setView([cell.lat, cell.lon], Math.min(map.getZoom() + 2, 18)));
       bubbles.addLayer(bubble);
     }
+    performance.mark("offres-dessinees");
     document.getElementById("carte").dataset.mode = "grille";
     document.getElementById("carte").dataset.offres = "";
   }

@@ -1,16 +1,15 @@
 """The pages people see: home, a card's map, the professional's orientation and its sheet.
 
-Pages are server-rendered Jinja templates (autoescaped) in the DSFR look; the card map is
-driven by ``static/carte.js`` over the public API. The orientation page works without
-JavaScript: it is a plain form whose answer is rendered here, and its printable sheet has a
-small map drawn by folium.
+Pages are server-rendered Jinja templates (``maps/templates``, autoescaped) in the DSFR
+look; the card map is driven by ``maps/static/carte.js`` over the public API. The orientation
+page works without JavaScript: it is a plain form whose answer is rendered here, and its
+printable sheet has a small map drawn by folium.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -28,8 +27,9 @@ from cartographie.contacts import telephone_uri
 from cartographie.geocodage import Lieu
 from cartographie.horaires import describe_hours
 from maps import folium_maps
+from maps.folium_maps import TEMPLATES_DIR
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent / "templates")
+TEMPLATES = Jinja2Templates(directory=TEMPLATES_DIR)
 # Editorial texts are ours, but raw HTML in them is still not let through.
 MARKDOWN = MarkdownIt("commonmark", {"html": False})
 TEMPLATES.env.filters["markdown"] = lambda source: MARKDOWN.render(source or "")
