@@ -69,7 +69,7 @@ def test_db_status_and_url_describe_the_embedded_database(cluster, database_url,
     result = runner.invoke(app, ["db", "status"])
     assert result.exit_code == 0, result.output
     assert "en marche" in result.output and "oui" in result.output
-    assert "0003" in result.output
+    assert "0004" in result.output
     result = runner.invoke(app, ["db", "url"])
     assert result.output.strip() == database_url
 
