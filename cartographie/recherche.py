@@ -156,10 +156,17 @@ def count(connection: Connection, filters: Filtres) -> int:
 def page(connection: Connection, filters: Filtres, limit: int = 20,
          offset: int = 0) -> list[dict[str, Any]]:
     """One page of offers, nearest first when a point is given, else by id."""
-    condition, params = where(filters)
-    params.update(limit=limit, offset=offset)
     if filters.near:
-        # KNN on the geography index finds the candidates, the spheroid distance orders them.
+        # KNN on the geography index finds the nearest candidates, the spheroid distance
+        # orders them, and the radius is checked on those candidates only: as a WHERE clause
+        # it would make PostgreSQL fetch and sort every offer in the disc (tens of thousands
+        # in a city) before keeping five.
+        condition, params = where(dataclasses.replace(filters, rayon_km=None))
+        params.update(limit=limit, offset=offset)
+        within = ""
+        if filters.rayon_km is not None:  # remote offers have no distance and stay
+            within = "WHERE distance_m IS NULL OR distance_m <= :rayon_m"
+            params["rayon_m"] = filters.rayon_km * 1000
         sql = f"""
             SELECT * FROM (
                 SELECT {OFFER_COLUMNS},
@@ -170,10 +177,12 @@ def page(connection: Connection, filters: Filtres, limit: int = 20,
                 WHERE {condition}
                 ORDER BY o.geom::geography <-> pt.g NULLS LAST
                 LIMIT (:limit + :offset) * 2 + 10
-            ) nearest
+            ) nearest {within}
             ORDER BY distance_m NULLS LAST, id LIMIT :limit OFFSET :offset
         """
     else:
+        condition, params = where(filters)
+        params.update(limit=limit, offset=offset)
         sql = f"""
             SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m
             FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
