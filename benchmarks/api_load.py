@@ -64,6 +64,19 @@ TIPG_PROPERTIES = ["nom", "description", "adresse", "code_postal", "code_commune
                    "modalites", "precision_geo", "maj_le"]
 WARM_UP = 30
 COLD_REQUESTS = 20
+# Every read endpoint of the contract, once, before measuring: {id} is a real offer.
+CONTRACT = [
+    "/api/v1/themes", "/api/v1/cartes", f"/api/v1/cartes/{CARD}",
+    "/api/v1/offres?limit=5", f"/api/v1/offres?carte={CARD}&code_departement=75&f=geojson",
+    "/api/v1/offres?theme=addiction&age=30&gratuit=true&lat=48.85&lon=2.35&rayon_km=10",
+    "/api/v1/offres?besoin=mental-jeunes&type_offre=consultation&q=centre&code_region=84",
+    "/api/v1/offres/{id}", "/api/v1/offres/{id}?f=geojson", "/api/v1/offres/{id}/provenance",
+    f"/api/v1/orientation?cartes={ORIENTATION_CARDS}&code_commune=67482&age=45",
+    f"/api/v1/orientation?cartes={CARD}&adresse=10 rue de Rivoli 75004 Paris",
+    "/ogc", "/ogc/conformance", "/ogc/collections", f"/ogc/collections/{CARD}",
+    f"/ogc/collections/{CARD}/items?limit=5", "/ogc/collections/offres/items/{id}",
+    "/tiles/5/16/11.mvt", "/tiles/13/4150/2818.mvt", "/docs", "/openapi.json",
+]
 
 
 @dataclass
@@ -167,6 +180,17 @@ async def concurrent(client: httpx.AsyncClient, paths: list[str], width: int) ->
     return len(paths) / (time.perf_counter() - started)
 
 
+def check_contract(base: str, offer_id: int) -> int:
+    """Every contract endpoint answers 200 on this database; stops the run otherwise."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for path in CONTRACT:
+            response = client.get(path.replace("{id}", str(offer_id)))
+            if response.status_code != 200:
+                raise SystemExit(f"contrat : {path} → HTTP {response.status_code} "
+                                 f"{response.text[:300]}")
+    return len(CONTRACT)
+
+
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1000
 
@@ -210,8 +234,10 @@ def main() -> None:
             WHERE statut = 'publiee' AND geom IS NOT NULL AND NOT attributs ? 'synthetique'
             ORDER BY id
         """)).all()
-        offers = connection.execute(text(
-            "SELECT count(*) FROM offre WHERE statut = 'publiee'")).scalar_one()
+        offers, real_offer = connection.execute(text("""
+            SELECT count(*), min(id) FILTER (WHERE NOT attributs ? 'synthetique')
+            FROM offre WHERE statut = 'publiee'
+        """)).one()
 
     def bump() -> None:
         """Empty our data-version cache: a write of no row still fires the triggers."""
@@ -240,6 +266,8 @@ def main() -> None:
     bases = {"ours": f"http://127.0.0.1:{OURS_PORT}", "tipg": f"http://127.0.0.1:{TIPG_PORT}"}
     results: list[tuple[Query, dict]] = []
     try:
+        checked = check_contract(bases["ours"], real_offer)
+        print(f"Contrat : {checked} points d'accès répondent 200", file=sys.stderr)
         for query in queries():
             result = asyncio.run(measure(query, bases[query.server], points, args.requetes,
                                          args.concurrence, bump))
@@ -250,10 +278,11 @@ def main() -> None:
             process.terminate()
             process.wait(timeout=30)
         engine.dispose()
-    report(results, offers, args)
+    report(results, offers, checked, args)
 
 
-def report(results: list[tuple[Query, dict]], offers: int, args) -> None:
+def report(results: list[tuple[Query, dict]], offers: int, checked: int, args) -> None:
+    print(f"Contrat : les {checked} points d'accès de lecture répondent 200.")
     print(f"{offers} offres publiées ; {args.requetes} requêtes par mesure, concurrence "
           f"{args.concurrence} pour le débit ; graine {args.graine} ; {os.cpu_count()} cœurs\n")
     print("| requête | serveur | p50 (ms) | p95 (ms) | p95 cache froid (ms) | débit (req/s) "
