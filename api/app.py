@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or get_settings()
     engine = engine or make_engine(
         normalise_url(settings.database_read_url) if settings.database_read_url
-        else database_url(settings)
+        else database_url(settings),
+        jit=False,
     )
     app = FastAPI(
         title="Cartographie des ressources de prévention",

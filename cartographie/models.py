@@ -344,6 +344,19 @@ class Offre(Base):
     )
 
 
+class VersionDonnees(Base):
+    """One row whose ``version`` changes with every write to the tables a search reads.
+
+    Statement triggers (migration 0004) set it; results that depend only on the data, such
+    as exact totals and tiles, are cached under it (``cartographie.cache``).
+    """
+
+    __tablename__ = "version_donnees"
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    version: Mapped[str] = mapped_column(Text)
+    __table_args__ = (CheckConstraint("id", name="une_ligne"),)
+
+
 class OffreTypeOffre(Base):
     __tablename__ = "offre_type_offre"
     offre_id: Mapped[int] = mapped_column(

@@ -36,7 +36,7 @@ def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
         radius = RADII_KM[-1]
         for radius in RADII_KM:
             filters = recherche.Filtres(carte=slug, age=age, lon=lon, lat=lat, rayon_km=radius)
-            _, offers = recherche.search(connection, filters, limit=wanted)
+            offers = recherche.page(connection, filters, limit=wanted)
             if len(offers) >= wanted:
                 break
         resources = connection.execute(text("""

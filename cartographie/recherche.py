@@ -7,13 +7,17 @@ No SQL is built from user text: filters add fixed clauses, values are bound para
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from cartographie.cache import DataVersionCache
+
 MAX_LIMIT = 1000
 MAX_RADIUS_KM = 200
+TOTALS = DataVersionCache(size=10_000)
 
 
 @dataclass
@@ -131,16 +135,38 @@ OFFER_COLUMNS = """
 """
 
 
-def search(connection: Connection, filters: Filtres, limit: int = 20,
-           offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-    """The total matching and one page of offers (nearest first when a point is given)."""
+def count(connection: Connection, filters: Filtres) -> int:
+    """The exact number of offers matching: cached per data version unless a radius is set.
+
+    Without a radius the point only orders the offers, so every request of a card (whatever
+    the person's place) shares one count; the count is what costs at national scale.
+    """
     condition, params = where(filters)
-    total = connection.execute(
-        text(f"SELECT count(*) FROM offre o WHERE {condition}"), params
-    ).scalar_one()
-    params.update(limit=limit, offset=offset)
+
+    def compute(c: Connection) -> int:
+        return c.execute(text(f"SELECT count(*) FROM offre o WHERE {condition}"),
+                         params).scalar_one()
+
+    if filters.rayon_km is not None:
+        return compute(connection)
+    point_free = dataclasses.replace(filters, lon=None, lat=None)
+    return TOTALS.get(connection, repr(point_free), compute)
+
+
+def page(connection: Connection, filters: Filtres, limit: int = 20,
+         offset: int = 0) -> list[dict[str, Any]]:
+    """One page of offers, nearest first when a point is given, else by id."""
     if filters.near:
-        # KNN on the geography index finds the candidates, the spheroid distance orders them.
+        # KNN on the geography index finds the nearest candidates, the spheroid distance
+        # orders them, and the radius is checked on those candidates only: as a WHERE clause
+        # it would make PostgreSQL fetch and sort every offer in the disc (tens of thousands
+        # in a city) before keeping five.
+        condition, params = where(dataclasses.replace(filters, rayon_km=None))
+        params.update(limit=limit, offset=offset)
+        within = ""
+        if filters.rayon_km is not None:  # remote offers have no distance and stay
+            within = "WHERE distance_m IS NULL OR distance_m <= :rayon_m"
+            params["rayon_m"] = filters.rayon_km * 1000
         sql = f"""
             SELECT * FROM (
                 SELECT {OFFER_COLUMNS},
@@ -151,17 +177,24 @@ def search(connection: Connection, filters: Filtres, limit: int = 20,
                 WHERE {condition}
                 ORDER BY o.geom::geography <-> pt.g NULLS LAST
                 LIMIT (:limit + :offset) * 2 + 10
-            ) nearest
+            ) nearest {within}
             ORDER BY distance_m NULLS LAST, id LIMIT :limit OFFSET :offset
         """
     else:
+        condition, params = where(filters)
+        params.update(limit=limit, offset=offset)
         sql = f"""
             SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m
             FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
             WHERE {condition} ORDER BY o.id LIMIT :limit OFFSET :offset
         """
-    rows = connection.execute(text(sql), params).mappings().all()
-    return total, [dict(row) for row in rows]
+    return [dict(row) for row in connection.execute(text(sql), params).mappings()]
+
+
+def search(connection: Connection, filters: Filtres, limit: int = 20,
+           offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """The total matching and one page of offers."""
+    return count(connection, filters), page(connection, filters, limit, offset)
 
 
 def offer(connection: Connection, offer_id: int) -> dict[str, Any] | None:

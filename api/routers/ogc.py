@@ -157,7 +157,7 @@ def item(
 ) -> JSONResponse:
     collection_or_404(session, collection_id)
     filters = Filtres(ids=[feature_id], carte=None if collection_id == ALL else collection_id)
-    _, rows = recherche.search(session.connection(), filters, 1, 0)
+    rows = recherche.page(session.connection(), filters, 1, 0)
     if not rows:
         raise HTTPException(404, f"L'offre {feature_id} n'est pas dans « {collection_id} ».")
     feature = offer_feature(rows[0])

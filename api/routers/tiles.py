@@ -3,6 +3,8 @@
 At low zoom, points are aggregated on a grid inside PostGIS (one feature per cell with a
 ``nombre``), so that no tile carries more than a few thousand features; from
 ``DETAIL_ZOOM`` on, each offer is its own feature. An empty tile is a cheap 204.
+Aggregated tiles read up to every offer of the country: they are kept per data version
+(``cartographie.cache``), so each is computed once per publish and process.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 from fastapi.responses import Response
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
 from api.filters import offer_filters
+from cartographie.cache import DataVersionCache
 from cartographie.recherche import Filtres, where
 
 router = APIRouter(prefix="/tiles", tags=["Tuiles vectorielles"])
@@ -27,6 +30,7 @@ LAYER = "offres"
 # Web Mercator by arithmetic: PostGIS' ST_Transform sets PROJ up again in every query
 # (~250 ms here), more than the whole tile is worth.
 EARTH_HALF = 20037508.342789244
+AGGREGATED_TILES = DataVersionCache(size=2_000)
 
 
 def mercator(lon: str, lat: str) -> str:
@@ -86,7 +90,13 @@ def tile(
         SELECT ST_AsMVT(features, '{LAYER}', 4096, 'geom', 'id') FROM features
         WHERE geom IS NOT NULL
     """
-    body = session.execute(text(sql), params).scalar_one()
+
+    def render(connection: Connection) -> bytes:
+        return bytes(connection.execute(text(sql), params).scalar_one() or b"")
+
+    connection = session.connection()
+    body = (render(connection) if z >= DETAIL_ZOOM
+            else AGGREGATED_TILES.get(connection, (z, x, y, repr(filters)), render))
     if not body:
         return Response(status_code=204)
-    return Response(bytes(body), media_type=MVT)
+    return Response(body, media_type=MVT)
