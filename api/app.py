@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from api import auth, problems
+from api import auth, documentation, problems
 from api.caching import ETagMiddleware
 from api.routers import (
     audit,
@@ -49,7 +49,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="Cartographie des ressources de prévention",
         version="1",
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # served by api.documentation with our vendored Swagger UI
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.openapi_version = "3.0.3"  # OGC API – Features conformance class « oas30 »
@@ -76,5 +77,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(audit.router)
     contributions.install_upload_limit(app)
     app.include_router(pages.router)
+    app.include_router(documentation.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

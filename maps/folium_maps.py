@@ -177,7 +177,7 @@ def inline_assets(html: str) -> str:
 
 
 def with_nonce(html: str, nonce: str) -> str:
-    """Mark folium's inline scripts with the page's CSP nonce (other inline code won't run)."""
+    """Mark a generated page's inline scripts with its CSP nonce (other inline code won't run)."""
     return re.sub(r"<script(?=[\s>])", f'<script nonce="{nonce}"', html)
 
 

@@ -4,9 +4,9 @@
 #
 #   scripts/vendor_assets.sh      # needs node + npm; the result is committed
 #
-# Only what the pages use is copied: Leaflet, Leaflet.markercluster, and from the DSFR its
-# CSS, JS, Marianne fonts, the icons its CSS refers to, the few utility icon sets we use, and
-# its favicon. Each library keeps its licence file.
+# Only what the pages use is copied: Leaflet, Leaflet.markercluster, Swagger UI (the /docs
+# page), and from the DSFR its CSS, JS, Marianne fonts, the icons its CSS refers to, the few
+# utility icon sets we use, and its favicon. Each library keeps its licence file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,8 @@ cp maps/package.json maps/package-lock.json "$work/"
 modules="$work/node_modules"
 vendor=maps/static/vendor
 rm -rf "$vendor"
-mkdir -p "$vendor/leaflet" "$vendor/leaflet.markercluster" "$vendor/dsfr/utility/icons"
+mkdir -p "$vendor/leaflet" "$vendor/leaflet.markercluster" "$vendor/swagger-ui" \
+         "$vendor/dsfr/utility/icons"
 
 cp -r "$modules/leaflet/dist/leaflet.js" "$modules/leaflet/dist/leaflet.css" \
       "$modules/leaflet/dist/images" "$modules/leaflet/LICENSE" "$vendor/leaflet/"
@@ -25,6 +26,9 @@ cp "$modules/leaflet.markercluster/dist/leaflet.markercluster.js" \
    "$modules/leaflet.markercluster/dist/MarkerCluster.css" \
    "$modules/leaflet.markercluster/dist/MarkerCluster.Default.css" \
    "$modules/leaflet.markercluster/MIT-LICENCE.txt" "$vendor/leaflet.markercluster/"
+
+cp "$modules/swagger-ui-dist/swagger-ui-bundle.js" "$modules/swagger-ui-dist/swagger-ui.css" \
+   "$modules/swagger-ui-dist/LICENSE" "$vendor/swagger-ui/"
 
 dsfr="$modules/@gouvfr/dsfr/dist"
 cp "$dsfr/dsfr.min.css" "$dsfr/dsfr.module.min.js" "$dsfr/dsfr.nomodule.min.js" \

@@ -172,3 +172,13 @@ def test_hostile_texts_stay_text_in_the_browser(browser, settings, ingest_engine
         page.wait_for_timeout(300)
     context.close()
     assert alerts == []
+
+
+def test_api_documentation_runs_on_our_own_swagger_ui(page, live_server):
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(live_server + "/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "Cartographie des ressources de prévention" in page.inner_text(".swagger-ui .info")
+    assert page.locator(".opblock").count() > 10
+    assert all(url.startswith(live_server) or url.startswith("data:") for url in requested)
