@@ -153,32 +153,32 @@ def orientation_page(request: Request, session: Annotated[Session, Depends(get_s
                 lieu=lieu, choisies=cartes, age=age, answer=answer, error=error, query=query)
 
 
-@router.get("/orientation/fiche", response_class=HTMLResponse)
-def orientation_sheet(request: Request, session: Annotated[Session, Depends(get_session)],
-                      form: Annotated[OrientationForm, Depends(orientation_form)]
-                      ) -> HTMLResponse:
-    """« Mes ressources de prévention »: the sheet to print and attach to the PPP."""
+def sheet_answer(request: Request, session: Annotated[Session, Depends(get_session)],
+                 form: Annotated[OrientationForm, Depends(orientation_form)]) -> dict[str, Any]:
+    """The sheet and its map answer the same form; its errors are error pages."""
     lieu, cartes, age = form
-    answer = orientation_answer(request, session, lieu, cartes, age)
-    query = request.url.query
-    return page(request, "fiche.html", answer=answer, age=answer["age"], query=query,
-                palette=folium_maps.PALETTE,
+    return orientation_answer(request, session, lieu, cartes, age)
+
+
+SheetAnswer = Annotated[dict[str, Any], Depends(sheet_answer)]
+
+
+@router.get("/orientation/fiche", response_class=HTMLResponse)
+def orientation_sheet(request: Request, answer: SheetAnswer) -> HTMLResponse:
+    """« Mes ressources de prévention »: the sheet to print and attach to the PPP."""
+    return page(request, "fiche.html", answer=answer, age=answer["age"],
+                query=request.url.query, palette=folium_maps.PALETTE,
                 date=dt.date.today().strftime("%d/%m/%Y"))
 
 
 @router.get("/orientation/fiche/carte", response_class=HTMLResponse)
-def orientation_sheet_map(request: Request, session: Annotated[Session, Depends(get_session)],
-                          form: Annotated[OrientationForm, Depends(orientation_form)]
-                          ) -> HTMLResponse:
+def orientation_sheet_map(request: Request, answer: SheetAnswer) -> HTMLResponse:
     """The sheet's map, drawn by folium (shown in a frame of the sheet)."""
-    lieu, cartes, age = form
-    answer = orientation_answer(request, session, lieu, cartes, age)
     settings = request.app.state.settings
     m = folium_maps.sheet_map(answer["lieu"], answer["cartes"], settings.fond_carte_url,
                               settings.fond_carte_attribution)
     html = folium_maps.with_nonce(folium_maps.render(m), request.state.csp_nonce)
     return HTMLResponse(html)
-
 
 
 def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
