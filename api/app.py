@@ -22,7 +22,7 @@ from api.routers import (
 )
 from cartographie.db import database_url, make_engine, make_session_factory, normalise_url
 from cartographie.settings import Settings, get_settings
-from maps import pages
+from maps import espace_ars, pages
 from maps.folium_maps import STATIC_DIR
 from maps.securite import ContentSecurityPolicy
 
@@ -73,7 +73,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(auth.router)
     app.include_router(contributions.router)
     app.include_router(audit.router)
-    contributions.install_upload_limit(app)
+    contributions.install_upload_limit(app, espace_ars.IMPORT_PATH, espace_ars.PREFIX)
     app.include_router(pages.router)
+    app.include_router(espace_ars.router)
+    app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
