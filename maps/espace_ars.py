@@ -228,9 +228,11 @@ def restore(request: Request, offre_id: OfferId, visiteur: Verifie, session: Wri
 
 
 def form_values(form: FormData) -> dict[str, Any]:
-    """The form as sent: texts trimmed, lists (checkboxes) in a stable order."""
-    values: dict[str, Any] = {name: str(form.get(name) or "").strip() for name in TEXT_FIELDS}
-    values.update({name: sorted(str(v) for v in form.getlist(name)) for name in LIST_FIELDS})
+    """The form as sent: its text fields trimmed (the edit form has no commune code: it
+    follows the position), lists (checkboxes) as ticked, none ticked included."""
+    values: dict[str, Any] = {name: str(form.get(name) or "").strip() for name in TEXT_FIELDS
+                              if name in form}
+    values.update({name: [str(v) for v in form.getlist(name)] for name in LIST_FIELDS})
     return values
 
 
@@ -238,7 +240,7 @@ def stored_values(row: dict[str, Any]) -> dict[str, Any]:
     """An offer's current values as the form shows them (``contributions.offer_values``)."""
     values: dict[str, Any] = {name: "" if row[name] is None else str(row[name])
                               for name in TEXT_FIELDS}
-    values.update({name: sorted(v for v in (row[name] or "").split("|") if v)
+    values.update({name: [v for v in (row[name] or "").split("|") if v]
                    for name in LIST_FIELDS})
     return values
 
@@ -246,10 +248,13 @@ def stored_values(row: dict[str, Any]) -> dict[str, Any]:
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The fields the person changed: only those become ARS values, so a corrected national
     offer keeps its other fields national. A position moves with both coordinates."""
-    changed = {name: after[name] or None for name in TEXT_FIELDS + LIST_FIELDS
-               if after[name] != before[name]}
+    changed = {name: after[name] or None for name in TEXT_FIELDS
+               if name in after and after[name] != before[name]}
+    changed.update({name: after[name] for name in LIST_FIELDS
+                    if sorted(after[name]) != sorted(before[name])})
     if {"latitude", "longitude"} & changed.keys():
-        changed.update(latitude=after["latitude"] or None, longitude=after["longitude"] or None)
+        changed.update(latitude=after.get("latitude") or None,
+                       longitude=after.get("longitude") or None)
     return changed
 
 
@@ -278,9 +283,9 @@ def offer_form(request: Request, session: Session, visiteur: Visiteur, *, offre=
                valeurs: dict[str, Any] | None = None, erreurs: list[str] | None = None,
                status: int = 200, region: str = "") -> HTMLResponse:
     connection = session.connection()
+    shown = stored_values(offre or dict.fromkeys(TEXT_FIELDS + LIST_FIELDS))
     return page(request, "ars/offre.html", status, visiteur=visiteur, offre=offre,
-                valeurs=valeurs or stored_values(offre or dict.fromkeys(
-                    TEXT_FIELDS + LIST_FIELDS)),
+                valeurs={**shown, **(valeurs or {})},
                 erreurs=errors_by_field(erreurs or []), cards=catalogue.cards(session),
                 modalites=ars.MODALITES, region=region,
                 regions=regions(connection) if visiteur.compte.is_admin else [])
