@@ -12,6 +12,7 @@ from api.routers import (
     audit,
     cartes,
     contributions,
+    espace_ars,
     grille,
     lieux,
     offres,
@@ -75,8 +76,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(auth.router)
     app.include_router(contributions.router)
     app.include_router(audit.router)
-    contributions.install_upload_limit(app)
+    contributions.install_upload_limit(app, espace_ars.IMPORT_PATH, espace_ars.PREFIX)
     app.include_router(pages.router)
     app.include_router(documentation.router)
+    app.include_router(espace_ars.router)
+    app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from api.deps import get_write_session
@@ -62,6 +63,31 @@ def current_account(
 CurrentAccount = Annotated[Compte, Depends(current_account)]
 
 
+def set_private_cookie(request: Request, response: Response, name: str, value: str) -> None:
+    """A cookie scripts cannot read (HttpOnly) and other sites cannot send (SameSite=Strict),
+    living as long as a session."""
+    response.set_cookie(
+        name, value, max_age=int(comptes.SESSION_LIFETIME.total_seconds()),
+        httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/",
+    )
+
+
+def start_session(connection: Connection, compte: Compte, request: Request,
+                  response: Response) -> str:
+    """Open a browser session for the account, set its cookie; returns its CSRF token."""
+    value, csrf = comptes.open_session(connection, compte)
+    set_private_cookie(request, response, SESSION_COOKIE, value)
+    return csrf
+
+
+def end_session(connection: Connection, request: Request, response: Response) -> None:
+    """Close the request's browser session (if any) and drop its cookie."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        comptes.close_session(connection, cookie)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+
+
 class Connexion(BaseModel):
     jeton: str = Field(min_length=1, max_length=200, description="Jeton d'API du compte")
 
@@ -84,12 +110,8 @@ def open_session(
     compte = comptes.authenticate(connection, body.jeton.strip())
     if compte is None:
         raise _unauthenticated("Jeton inconnu ou révoqué.")
-    value, csrf = comptes.open_session(connection, compte)
+    csrf = start_session(connection, compte, request, response)
     session.commit()
-    response.set_cookie(
-        SESSION_COOKIE, value, max_age=int(comptes.SESSION_LIFETIME.total_seconds()),
-        httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/",
-    )
     return SessionOuverte(utilisateur=compte.nom, role=compte.role,
                           code_region=compte.code_region, csrf=csrf)
 
@@ -99,10 +121,7 @@ def close_session(
     request: Request, compte: CurrentAccount,
     session: Annotated[Session, Depends(get_write_session)],
 ) -> Response:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        comptes.close_session(session.connection(), cookie)
-        session.commit()
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    end_session(session.connection(), request, response)
+    session.commit()
     return response

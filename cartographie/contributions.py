@@ -71,6 +71,23 @@ def region_of(compte: Compte, requested: str | None = None) -> str:
     return compte.code_region
 
 
+def read_scope(compte: Compte, requested: str | None = None) -> str | None:
+    """The région an account reads (conflicts, lists): an admin every région (None) or the
+    one named; an ARS account only its own."""
+    return requested if compte.is_admin else region_of(compte, requested)
+
+
+def journal_scope(compte: Compte, requested: str | None = None) -> str | None:
+    """The région whose audit log an account reads: admins every région (None) or the one
+    named; a moderator their own; editors none."""
+    if compte.is_admin:
+        return requested
+    if compte.is_moderator and requested in (None, compte.code_region):
+        return compte.code_region
+    raise Refus(403, "Le journal est réservé aux administrateurs et aux modérateurs de la "
+                     "région.")
+
+
 def authorise(compte: Compte, offre: OffreCible, action: str) -> None:
     """Raise ``Refus(403)`` unless the account may do ``action`` to this offer."""
     if action == "publier" and not (compte.is_admin or compte.is_moderator):
@@ -160,27 +177,80 @@ def conflicts(connection: Connection, code_region: str | None) -> list[dict[str,
     return [dict(row) for row in rows]
 
 
+_OFFER_VALUES = """
+    SELECT o.id, o.statut, o.origine, o.nom,
+           array_to_string(ARRAY(SELECT jsonb_array_elements_text(
+               coalesce(o.attributs->'cartes', '[]'))), '|') AS cartes,
+           array_to_string(ARRAY(SELECT ot.type_offre_slug FROM offre_type_offre ot
+                                 WHERE ot.offre_id = o.id ORDER BY 1), '|') AS types_offre,
+           o.description, o.adresse, o.code_postal, k.nom AS ville, o.code_commune,
+           ST_Y(o.geom) AS latitude, ST_X(o.geom) AS longitude, o.precision_geo,
+           (SELECT c->>'valeur' FROM jsonb_array_elements(o.contacts) c
+            WHERE c->>'type' = 'telephone' LIMIT 1) AS telephone,
+           (SELECT c->>'valeur' FROM jsonb_array_elements(o.contacts) c
+            WHERE c->>'type' = 'courriel' LIMIT 1) AS courriel,
+           o.site_web, o.reservation_url, o.horaires,
+           CASE o.gratuit WHEN true THEN 'oui' WHEN false THEN 'non' END AS gratuit,
+           o.age_min, o.age_max, array_to_string(o.modalites, '|') AS modalites
+    FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
+"""
+
+
 def offers_of_region(connection: Connection, code_region: str) -> list[dict[str, Any]]:
     """Every offer located in the région, whatever its status, for the ARS's export."""
-    rows = connection.execute(text("""
-        SELECT o.id, o.statut, o.origine, o.nom,
-               array_to_string(ARRAY(SELECT jsonb_array_elements_text(
-                   coalesce(o.attributs->'cartes', '[]'))), '|') AS cartes,
-               array_to_string(ARRAY(SELECT ot.type_offre_slug FROM offre_type_offre ot
-                                     WHERE ot.offre_id = o.id ORDER BY 1), '|') AS types_offre,
-               o.description, o.adresse, o.code_postal, k.nom AS ville, o.code_commune,
-               ST_Y(o.geom) AS latitude, ST_X(o.geom) AS longitude, o.precision_geo,
-               (SELECT c->>'valeur' FROM jsonb_array_elements(o.contacts) c
-                WHERE c->>'type' = 'telephone' LIMIT 1) AS telephone,
-               (SELECT c->>'valeur' FROM jsonb_array_elements(o.contacts) c
-                WHERE c->>'type' = 'courriel' LIMIT 1) AS courriel,
-               o.site_web, o.reservation_url, o.horaires,
-               CASE o.gratuit WHEN true THEN 'oui' WHEN false THEN 'non' END AS gratuit,
-               o.age_min, o.age_max, array_to_string(o.modalites, '|') AS modalites
-        FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
-        WHERE o.code_region = :region ORDER BY o.id
-    """), {"region": code_region}).mappings().all()
+    rows = connection.execute(text(_OFFER_VALUES + " WHERE o.code_region = :region ORDER BY o.id"),
+                              {"region": code_region}).mappings().all()
     return [dict(row) for row in rows]
+
+
+def offer_values(connection: Connection, offre_id: int) -> dict[str, Any]:
+    """One offer in the columns of the import template (the ARS edit form)."""
+    return dict(connection.execute(text(_OFFER_VALUES + " WHERE o.id = :id"),
+                                   {"id": offre_id}).mappings().one())
+
+
+@dataclass(frozen=True)
+class FiltreOffres:
+    """What the ARS list shows: ``perimetre`` « ars » is the offers the ARS created,
+    corrected or retired; « toutes » every offer of the région (to find one to correct)."""
+
+    statut: str | None = None
+    carte: str | None = None
+    texte: str | None = None
+    perimetre: str = "ars"
+
+
+def list_offers(connection: Connection, code_region: str | None, filtre: FiltreOffres,
+                limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
+    """A page of the région's offers (``None``: every région), newest change first."""
+    params = {"region": code_region, "statut": filtre.statut, "carte": filtre.carte,
+              "motif": f"{RETIRED_BY_ARS}%", "toutes": filtre.perimetre == "toutes",
+              "texte": None if not filtre.texte else "%" + filtre.texte.replace(
+                  "\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"}
+    condition = """
+        (CAST(:region AS text) IS NULL OR o.code_region = :region)
+        AND (CAST(:statut AS text) IS NULL OR o.statut = :statut)
+        AND (CAST(:texte AS text) IS NULL OR o.nom ILIKE :texte)
+        AND (CAST(:carte AS text) IS NULL OR coalesce(o.attributs->'cartes', '[]') ? :carte
+             OR EXISTS (SELECT 1 FROM jeu_offre jo JOIN jeu j ON j.slug = jo.jeu_slug
+                        WHERE jo.offre_id = o.id AND j.carte_slug = :carte))
+        AND (:toutes OR o.origine = 'ars' OR o.motif_retrait LIKE :motif
+             OR EXISTS (SELECT 1 FROM offre_source os WHERE os.offre_id = o.id
+                        AND os.source = 'ars' AND os.actif))
+    """
+    total = connection.execute(text(f"SELECT count(*) FROM offre o WHERE {condition}"),
+                               params).scalar_one()
+    rows = connection.execute(text(f"""
+        SELECT o.id, o.nom, o.statut, o.origine, o.code_region, o.precision_geo, o.maj_le,
+               o.motif_retrait, k.nom AS ville,
+               o.statut = 'retiree' AND o.motif_retrait LIKE :motif AS restaurable,
+               EXISTS (SELECT 1 FROM offre_source os WHERE os.offre_id = o.id
+                       AND os.source = 'ars' AND os.actif) AS corrigee
+        FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
+        WHERE {condition}
+        ORDER BY o.maj_le DESC NULLS LAST, o.id DESC LIMIT :limit OFFSET :offset
+    """), {**params, "limit": limit, "offset": offset}).mappings().all()
+    return total, [dict(row) for row in rows]
 
 
 def spreadsheet_safe(value: Any) -> Any:

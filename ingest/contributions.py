@@ -52,6 +52,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 OSM_HOURS = re.compile(r"^24/7$|\b(Mo|Tu|We|Th|Fr|Sa|Su|PH)\b")
 TRUE = {"oui", "o", "vrai", "true", "1", "yes"}
 FALSE = {"non", "n", "faux", "false", "0", "no"}
+NO_PLACE = ("lieu absent : donnez latitude et longitude, une adresse avec son code postal ou sa "
+            "ville, ou un code commune")
 # Temporary tables the pipeline leaves in the session: dropped after each write, so that
 # several writes can share one transaction (an API request, a test).
 PIPELINE_TABLES = ("incoming", "changed", "offres_sans_ce_record", "nouvelles_valeurs",
@@ -255,8 +257,7 @@ def _read_place(ligne: Ligne, partial: bool) -> None:
         place = " ".join(v for v in (champs.get("code_postal"), champs.get("ville")) if v)
         ligne.a_geocoder = ", ".join(v for v in (champs.get("adresse"), place) if v)
     elif not champs.get("code_commune") and not partial:
-        ligne.erreurs.append("lieu absent : donnez latitude et longitude, une adresse avec son "
-                             "code postal ou sa ville, ou un code commune")
+        ligne.erreurs.append(NO_PLACE)
 
 
 # -- files -------------------------------------------------------------------------------
@@ -609,6 +610,8 @@ def correct_offer(connection: Connection, compte: Compte, offre_id: int,
         valeurs = {**{k: v for k, v in known.items() if v}, **valeurs}
     ligne = Ligne(None, valeurs)
     _checked(connection, ligne, geocoder, code_region, partial=True)
+    if moved and ligne.lon is None:  # e.g. the commune code cleared and nothing else given
+        raise ContributionInvalide([f"{NO_PLACE} (ou gardez le lieu actuel)"])
     if existing:
         champs = {**existing["normalise"], **ligne.champs}
         champs["attributs"] = {**existing["normalise"].get("attributs", {}),

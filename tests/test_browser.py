@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from api.app import create_app
+from cartographie import comptes
 from tests.browser import artifact
 from tests.conftest import running
 from tests.test_pages import PAYLOAD
@@ -182,3 +183,31 @@ def test_api_documentation_runs_on_our_own_swagger_ui(page, live_server):
     assert "Cartographie des ressources de prévention" in page.inner_text(".swagger-ui .info")
     assert page.locator(".opblock").count() > 10
     assert all(url.startswith(live_server) or url.startswith("data:") for url in requested)
+def test_ars_editor_logs_in_creates_an_offer_and_sees_it_as_a_draft(page, settings,
+                                                                     ingest_engine):
+    with ingest_engine.begin() as connection:
+        connection.execute(text("TRUNCATE audit, utilisateur RESTART IDENTITY CASCADE"))
+        token = comptes.add_user(connection, "navigateur-editeur", "ars_editeur", "44")
+    with running(create_app(settings, engine=ingest_engine)) as url:
+        page.goto(f"{url}/ars")
+        page.wait_for_url("**/ars/connexion")
+        page.fill("#jeton", token)
+        page.click("form[action='/ars/connexion'] button[type=submit]")
+        page.wait_for_url(f"{url}/ars")
+        page.click("a[href='/ars/offres/nouvelle']")
+        page.fill("#champ-nom", "Atelier équilibre alimentaire")
+        page.click("label[for=carte-nutrition]")
+        page.fill("#champ-latitude", str(STRASBOURG["lat"]))
+        page.fill("#champ-longitude", str(STRASBOURG["lon"]))
+        page.fill("#champ-telephone", "03 88 00 00 00")
+        page.click("#formulaire-offre button[type=submit]")
+        page.wait_for_selector("#resultat[data-resultat=creee]")
+        offer_id = page.get_attribute("#resultat", "data-id")
+        page.click("a[href='/ars']")
+        row = page.locator(f"#offres-ars tr[data-id='{offer_id}']")
+        assert "Atelier équilibre alimentaire" in row.inner_text()
+        assert row.locator("[data-statut]").inner_text() == "Brouillon"
+        page.screenshot(path=artifact("espace-ars-brouillon.png"), full_page=True)
+    with ingest_engine.connect() as connection:
+        assert connection.execute(text("SELECT statut, origine FROM offre WHERE id = :id"),
+                                  {"id": int(offer_id)}).one() == ("brouillon", "ars")

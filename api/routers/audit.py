@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import CurrentAccount
 from api.deps import get_write_session
-from cartographie import audit
+from cartographie import audit, contributions
 
 router = APIRouter(prefix="/api/v1/audit", tags=["Contributions ARS"])
 
@@ -25,13 +25,10 @@ def read_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ):
-    if compte.is_admin:
-        scope = region
-    elif compte.is_moderator and region in (None, compte.code_region):
-        scope = compte.code_region
-    else:
-        raise HTTPException(403, "Le journal est réservé aux administrateurs et aux "
-                                 "modérateurs de la région.")
+    try:
+        scope = contributions.journal_scope(compte, region)
+    except contributions.Refus as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
     total, rows = audit.entries(session.connection(), scope, limit, offset,
                                 None if offre is None else str(offre))
     return {"total": total, "limit": limit, "offset": offset,

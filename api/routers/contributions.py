@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import CurrentAccount
 from api.deps import get_write_session
-from api.problems import problem
+from api.problems import error_response, problem
 from cartographie import contributions, jeux
 from cartographie.comptes import Compte
 from cartographie.geocodage import GeocodeurGeoplateformeLot, GeocodeurLocal, ban_index
@@ -79,14 +79,14 @@ class Publication(BaseModel):
     ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(min_length=1, max_length=5000)
 
 
-def _geocoder(request: Request, session: Session):
+def geocoder_for(request: Request, session: Session):
     settings: Settings = request.app.state.settings
     if settings.geocodeur == "geoplateforme":
         return GeocodeurGeoplateformeLot(settings.geoplateforme_url)
     return GeocodeurLocal(session.connection(), ban_index(settings.resolved_ban_dir))
 
 
-def _client_ip(request: Request) -> str | None:
+def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
@@ -102,7 +102,7 @@ def _line_body(ligne: ars.LigneRapport) -> dict[str, Any]:
             "precision_geo": ligne.precision_geo, "avertissements": ligne.avertissements}
 
 
-def _data_dir(request: Request) -> FilePath:
+def data_dir_of(request: Request) -> FilePath:
     return request.app.state.settings.resolved_data_dir
 
 
@@ -114,8 +114,8 @@ def create_offer(body: OffreContribuee, request: Request, compte: CurrentAccount
         code_region = contributions.region_of(compte, region)
         ligne = ars.create_offer(session.connection(), compte, code_region,
                                  body.model_dump(exclude_unset=True),
-                                 geocoder=_geocoder(request, session),
-                                 data_dir=_data_dir(request), adresse_ip=_client_ip(request))
+                                 geocoder=geocoder_for(request, session),
+                                 data_dir=data_dir_of(request), adresse_ip=client_ip(request))
     except (contributions.Refus, ars.ContributionInvalide) as exc:
         session.rollback()
         return _refused(exc)
@@ -133,8 +133,8 @@ def update_offer(offre_id: OfferId, body: OffreContribuee, request: Request,
         raise HTTPException(422, "Aucun champ à modifier.")
     try:
         ligne = ars.correct_offer(session.connection(), compte, offre_id, values,
-                                  geocoder=_geocoder(request, session),
-                                  data_dir=_data_dir(request), adresse_ip=_client_ip(request))
+                                  geocoder=geocoder_for(request, session),
+                                  data_dir=data_dir_of(request), adresse_ip=client_ip(request))
     except (contributions.Refus, ars.ContributionInvalide) as exc:
         session.rollback()
         return _refused(exc)
@@ -142,15 +142,23 @@ def update_offer(offre_id: OfferId, body: OffreContribuee, request: Request,
     return _line_body(ligne)
 
 
-def _moderate(request: Request, session: Session, action) -> Any:
+def moderate(request: Request, session: Session, action) -> Any:
+    """Publish, retire or restore, refresh the jeux and commit; a ``Refus`` rolls back."""
     try:
         result = action(session.connection())
-        jeux.refresh(session.connection(), _data_dir(request))
-    except contributions.Refus as exc:
+        jeux.refresh(session.connection(), data_dir_of(request))
+    except contributions.Refus:
         session.rollback()
-        return _refused(exc)
+        raise
     session.commit()
     return result
+
+
+def _moderate(request: Request, session: Session, action) -> Any:
+    try:
+        return moderate(request, session, action)
+    except contributions.Refus as exc:
+        return _refused(exc)
 
 
 @router.post("/offres/{offre_id}/publication", summary="Publie un brouillon (modérateur)",
@@ -158,7 +166,7 @@ def _moderate(request: Request, session: Session, action) -> Any:
 def publish_offer(offre_id: OfferId, request: Request, compte: CurrentAccount,
                   session: WriteSession):
     return _moderate(request, session, lambda c: contributions.publish(
-        c, compte, [offre_id], _client_ip(request))[0])
+        c, compte, [offre_id], client_ip(request))[0])
 
 
 @router.post("/publication", summary="Publie plusieurs brouillons d'un coup (modérateur)",
@@ -166,7 +174,7 @@ def publish_offer(offre_id: OfferId, request: Request, compte: CurrentAccount,
 def publish_offers(body: Publication, request: Request, compte: CurrentAccount,
                    session: WriteSession):
     return _moderate(request, session, lambda c: {"publiees": contributions.publish(
-        c, compte, body.ids, _client_ip(request))})
+        c, compte, body.ids, client_ip(request))})
 
 
 @router.delete("/offres/{offre_id}", summary="Retire une offre de la région (restaurable)",
@@ -175,7 +183,7 @@ def retire_offer(offre_id: OfferId, request: Request, compte: CurrentAccount,
                  session: WriteSession,
                  motif: Annotated[str | None, Query(max_length=500)] = None):
     return _moderate(request, session, lambda c: contributions.retire(
-        c, compte, offre_id, motif, _client_ip(request)))
+        c, compte, offre_id, motif, client_ip(request)))
 
 
 @router.post("/offres/{offre_id}/restauration", summary="Restaure une offre retirée par l'ARS",
@@ -183,7 +191,7 @@ def retire_offer(offre_id: OfferId, request: Request, compte: CurrentAccount,
 def restore_offer(offre_id: OfferId, request: Request, compte: CurrentAccount,
                   session: WriteSession):
     return _moderate(request, session, lambda c: contributions.restore(
-        c, compte, offre_id, _client_ip(request)))
+        c, compte, offre_id, client_ip(request)))
 
 
 def _region_or_problem(compte: Compte, region: str | None) -> str | JSONResponse:
@@ -191,6 +199,32 @@ def _region_or_problem(compte: Compte, region: str | None) -> str | JSONResponse
         return contributions.region_of(compte, region)
     except contributions.Refus as exc:
         return _refused(exc)
+
+
+def receive_import(request: Request, session: Session, compte: Compte, code_region: str,
+                   fichier: UploadFile, dry_run: bool) -> ars.Rapport:
+    """Import an uploaded file (API or page): its report; the caller commits or rolls back.
+
+    Raises ``Refus(413)`` past the size limit and ``WrongFormat`` for an unreadable file.
+    """
+    limit = request.app.state.settings.contributions_taille_max
+    digest = hashlib.sha256()
+    with tempfile.NamedTemporaryFile(prefix="contribution-") as handle:
+        size = 0
+        while chunk := fichier.file.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise contributions.Refus(413, f"Fichier trop volumineux : au plus {limit} "
+                                               "octets.")
+            digest.update(chunk)
+            handle.write(chunk)
+        handle.flush()
+        return ars.import_file(
+            session.connection(), FilePath(handle.name), compte=compte,
+            code_region=code_region, geocoder=geocoder_for(request, session),
+            data_dir=data_dir_of(request), dry_run=dry_run,
+            emplacement=f"import {fichier.filename or 'sans nom'}",
+            empreinte=digest.hexdigest(), adresse_ip=client_ip(request))
 
 
 @router.post("/import", summary="Importe un fichier CSV ou GeoJSON ; rapport ligne par ligne",
@@ -202,27 +236,14 @@ def import_file(request: Request, compte: CurrentAccount, session: WriteSession,
     code_region = _region_or_problem(compte, region)
     if isinstance(code_region, JSONResponse):
         return code_region
-    limit = request.app.state.settings.contributions_taille_max
-    digest = hashlib.sha256()
-    with tempfile.NamedTemporaryFile(prefix="contribution-") as handle:
-        size = 0
-        while chunk := fichier.file.read(1 << 20):
-            size += len(chunk)
-            if size > limit:
-                return problem(413, f"Fichier trop volumineux : au plus {limit} octets.")
-            digest.update(chunk)
-            handle.write(chunk)
-        handle.flush()
-        try:
-            rapport = ars.import_file(
-                session.connection(), FilePath(handle.name), compte=compte,
-                code_region=code_region, geocoder=_geocoder(request, session),
-                data_dir=_data_dir(request), dry_run=dry_run,
-                emplacement=f"import {fichier.filename or 'sans nom'}",
-                empreinte=digest.hexdigest(), adresse_ip=_client_ip(request))
-        except WrongFormat as exc:
-            session.rollback()
-            return problem(422, f"Fichier refusé : {exc}")
+    try:
+        rapport = receive_import(request, session, compte, code_region, fichier, dry_run)
+    except contributions.Refus as exc:
+        session.rollback()
+        return _refused(exc)
+    except WrongFormat as exc:
+        session.rollback()
+        return problem(422, f"Fichier refusé : {exc}")
     if dry_run:
         session.rollback()
     else:
@@ -233,9 +254,10 @@ def import_file(request: Request, compte: CurrentAccount, session: WriteSession,
 @router.get("/conflits", summary="Champs ARS que la dernière ingestion nationale contredit",
             responses=REFUSALS)
 def list_conflicts(compte: CurrentAccount, session: WriteSession, region: RegionCode = None):
-    scope = region if compte.is_admin else _region_or_problem(compte, region)
-    if isinstance(scope, JSONResponse):
-        return scope
+    try:
+        scope = contributions.read_scope(compte, region)
+    except contributions.Refus as exc:
+        return _refused(exc)
     found = contributions.conflicts(session.connection(), scope)
     return {"total": len(found), "conflits": found}
 
@@ -252,19 +274,24 @@ def export_offers(compte: CurrentAccount, session: WriteSession, region: RegionC
         "Content-Disposition": f'attachment; filename="offres-region-{code_region}.csv"'})
 
 
-def install_upload_limit(app: FastAPI) -> None:
-    """Refuse an oversized import before its body is read, and keep writes out of caches."""
+def install_upload_limit(app: FastAPI, pages_import_path: str, pages_prefix: str) -> None:
+    """Refuse an oversized import (API or page) before its body is read, and keep the write
+    side and the ARS pages out of caches."""
+    upload_paths = {IMPORT_PATH, pages_import_path}
+    private_prefixes = (PREFIX, "/api/v1/audit", "/api/v1/session", pages_prefix)
 
     @app.middleware("http")
     async def write_side_guards(request: Request, call_next):
-        if request.method == "POST" and request.url.path == IMPORT_PATH:
+        if request.method == "POST" and request.url.path in upload_paths:
             limit = request.app.state.settings.contributions_taille_max
             length = request.headers.get("content-length")
             if length is None:
-                return problem(411, "En-tête Content-Length obligatoire pour un import.")
+                return error_response(request, 411, "En-tête Content-Length obligatoire pour "
+                                                    "un import.")
             if not length.isdigit() or int(length) > limit + 64_000:  # multipart framing
-                return problem(413, f"Fichier trop volumineux : au plus {limit} octets.")
+                return error_response(request, 413, f"Fichier trop volumineux : au plus "
+                                                    f"{limit} octets.")
         response = await call_next(request)
-        if request.url.path.startswith((PREFIX, "/api/v1/audit", "/api/v1/session")):
+        if request.url.path.startswith(private_prefixes):
             response.headers["Cache-Control"] = "no-store"
         return response
