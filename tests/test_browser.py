@@ -206,7 +206,7 @@ def test_ars_editor_logs_in_creates_an_offer_and_sees_it_as_a_draft(page, settin
         page.click("a[href='/ars']")
         row = page.locator(f"#offres-ars tr[data-id='{offer_id}']")
         assert "Atelier équilibre alimentaire" in row.inner_text()
-        assert row.locator("[data-statut]").inner_text() == "Brouillon"
+        assert row.locator("[data-statut]").text_content().strip() == "Brouillon"
         page.screenshot(path=artifact("espace-ars-brouillon.png"), full_page=True)
     with ingest_engine.connect() as connection:
         assert connection.execute(text("SELECT statut, origine FROM offre WHERE id = :id"),
