@@ -69,13 +69,16 @@ def offer_filters(
         raise HTTPException(422, "rayon_km demande un point (lat et lon)")
     jeux = jeu.split(",") if jeu else None
     values = {"carte": carte, "theme": theme, "besoin": besoin, "type_offre": type_offre}
-    asked = [(name, value) for name, value in values.items() if value is not None]
-    asked += [("jeu", value) for value in jeux or ()]
-    for name, value in asked:
-        known = session.execute(text(f"SELECT 1 FROM {SLUG_TABLES[name]} WHERE slug = :slug"),
-                                {"slug": value}).first()
-        if known is None:
-            raise HTTPException(422, f"{name} : valeur inconnue « {value} »")
+    asked = {name: [value] for name, value in values.items() if value is not None}
+    if jeux:
+        asked["jeu"] = jeux
+    for name, slugs in asked.items():  # one query per kind of slug, however many are asked
+        known = set(session.scalars(
+            text(f"SELECT slug FROM {SLUG_TABLES[name]} WHERE slug = ANY(:slugs)"),
+            {"slugs": slugs}))
+        unknown = next((slug for slug in slugs if slug not in known), None)
+        if unknown is not None:
+            raise HTTPException(422, f"{name} : valeur inconnue « {unknown} »")
     return Filtres(**values, jeu=jeux, age=age, gratuit=gratuit, code_commune=code_commune,
                    code_departement=code_departement, code_region=code_region,
                    bbox=parse_bbox(bbox), lat=lat, lon=lon, rayon_km=rayon_km, q=q,

@@ -109,6 +109,15 @@ def _list(ligne: Ligne, name: str) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
+def _known_list(ligne: Ligne, name: str, known, unknown_word: str, hint: str = "") -> list[str]:
+    """A list field whose values must all be known; the unknown ones are a French error."""
+    values = _list(ligne, name)
+    unknown = [v for v in values if v not in known]
+    if unknown:
+        ligne.erreurs.append(f"{name} : {unknown_word} « {', '.join(unknown)} »{hint}")
+    return values
+
+
 def _number(ligne: Ligne, name: str, low: float, high: float, integer: bool = False):
     raw = ligne.valeurs.get(name)
     if raw is None or str(raw).strip() == "":
@@ -184,27 +193,16 @@ def read_values(ligne: Ligne, types_offre: set[str], *, partial: bool = False) -
             "horaires : pas au format OSM opening_hours (ex. « Mo-Fr 09:00-17:00 ») ; "
             "gardées telles quelles")
     if "cartes" in present:
-        cartes = _list(ligne, "cartes")
-        unknown = [c for c in cartes if c not in CARTES]
-        if unknown:
-            ligne.erreurs.append(f"cartes : inconnue(s) « {', '.join(unknown)} » "
-                                 f"(attendues : {', '.join(CARTES)})")
-        elif not cartes and not partial:
+        cartes = _known_list(ligne, "cartes", CARTES, "inconnue(s)",
+                             f" (attendues : {', '.join(CARTES)})")
+        if not cartes and not partial:
             ligne.erreurs.append("cartes : au moins une carte (ex. nutrition)")
         champs.setdefault("attributs", {})["cartes"] = cartes
     if "types_offre" in present:
-        types = _list(ligne, "types_offre")
-        unknown = [t for t in types if t not in types_offre]
-        if unknown:
-            ligne.erreurs.append(f"types_offre : inconnu(s) « {', '.join(unknown)} »")
-        champs["types_offre"] = types
+        champs["types_offre"] = _known_list(ligne, "types_offre", types_offre, "inconnu(s)")
     if "modalites" in present:
-        modalites = _list(ligne, "modalites")
-        unknown = [m for m in modalites if m not in MODALITES]
-        if unknown:
-            ligne.erreurs.append(f"modalites : inconnue(s) « {', '.join(unknown)} » "
-                                 f"(attendues : {', '.join(MODALITES)})")
-        champs["modalites"] = modalites
+        champs["modalites"] = _known_list(ligne, "modalites", MODALITES, "inconnue(s)",
+                                          f" (attendues : {', '.join(MODALITES)})")
     if "siret" in present and (siret := _text(ligne, "siret")):
         siret = siret.replace(" ", "")
         if not re.fullmatch(r"\d{14}", siret):

@@ -33,6 +33,7 @@ CLUSTER_CSS = [
 PALETTE = ("#000091", "#c9191e", "#18753c", "#b34000", "#6e445a", "#006a6f", "#716043",
            "#8d533e", "#3558a2", "#a558a0")
 PLACE_COLOUR = "#161616"
+FRANCE_CENTRE = (46.6, 2.4)
 
 
 def safe_text(value: Any) -> str:
@@ -130,9 +131,7 @@ def card_map(jeux: list[dict[str, Any]], offers: list[dict[str, Any]], tiles_url
              attribution: str) -> folium.Map:
     """A card's offers, one clustered layer per jeu d'offres with a layer switcher (export)."""
     points = [(o["lat"], o["lon"]) for o in offers if o.get("lat") is not None]
-    centre = (46.6, 2.4) if not points else (sum(p[0] for p in points) / len(points),
-                                               sum(p[1] for p in points) / len(points))
-    m = base_map(centre, 6, tiles_url, attribution)
+    m = base_map(FRANCE_CENTRE, 6, tiles_url, attribution)  # then fitted to the offers
     groups = {}
     for index, jeu in enumerate(jeux):
         colour = PALETTE[index % len(PALETTE)]

@@ -10,8 +10,6 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 ARTIFACTS = Path(os.environ.get("CARTOGRAPHIE_ARTIFACTS",
                                 Path(__file__).resolve().parent.parent / "test-artifacts"))
@@ -20,9 +18,6 @@ ARTIFACTS = Path(os.environ.get("CARTOGRAPHIE_ARTIFACTS",
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
-
-needs_chromium = pytest.mark.skipif(chromium_path() is None,
-                                    reason="Chromium absent (paquet Debian « chromium »)")
 
 
 def artifact(name: str) -> Path:

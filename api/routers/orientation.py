@@ -66,6 +66,11 @@ def orient(
 ) -> dict:
     slugs = card_slugs(session, cartes)
     place = resolve_place(request, session, lat, lon, code_commune, adresse)
+    return answer(session, place, slugs, age)
+
+
+def answer(session: Session, place: Lieu, slugs: list[str], age: int | None) -> dict:
+    """Per card, the nearest suitable offers and the national resources (API and pages)."""
     results = orientation.orient(session.connection(), place.lon, place.lat, slugs, age)
     return {
         "lieu": {"libelle": place.libelle, "lon": place.lon, "lat": place.lat,

@@ -20,9 +20,9 @@ from markdown_it import MarkdownIt
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from api.representation import offer_json
+from api.routers import orientation as orientation_api
 from api.routers.orientation import MAX_CARDS, card_slugs, resolve_place
-from cartographie import catalogue, orientation
+from cartographie import catalogue
 from cartographie.contacts import telephone_uri
 from cartographie.geocodage import Lieu
 from cartographie.horaires import describe_hours
@@ -102,16 +102,7 @@ def orientation_answer(request: Request, session: Session, lieu: str, cartes: li
     """The orientation for the form's values, or the French reason it cannot be given."""
     age = parse_age(age_text)
     slugs = card_slugs(session, ",".join(cartes))
-    place = place_from_form(request, session, lieu)
-    results = orientation.orient(session.connection(), place.lon, place.lat, slugs, age)
-    return {
-        "age": age,
-        "lieu": {"libelle": place.libelle, "lon": place.lon, "lat": place.lat,
-                 "precision": place.precision},
-        "cartes": [{"carte": r.carte, "rayon_km": r.rayon_km,
-                    "offres": [offer_json(o) for o in r.offres],
-                    "ressources": r.ressources} for r in results],
-    }
+    return orientation_api.answer(session, place_from_form(request, session, lieu), slugs, age)
 
 
 OrientationForm = tuple[str, list[str], str]
@@ -147,8 +138,7 @@ def orientation_page(request: Request, session: Annotated[Session, Depends(get_s
             answer = orientation_answer(request, session, lieu, cartes, age)
         except HTTPException as refused:
             error, status = refused.detail, refused.status_code
-    query = urlencode({"lieu": lieu, "age": age}) + "".join(
-        f"&{urlencode({'cartes': c})}" for c in cartes)
+    query = urlencode({"lieu": lieu, "age": age, "cartes": cartes}, doseq=True)
     return page(request, "orientation.html", status, cards=catalogue.cards(session),
                 lieu=lieu, choisies=cartes, age=age, answer=answer, error=error, query=query)
 

@@ -353,14 +353,13 @@
   /* -- start ------------------------------------------------------------------------------ */
 
   fillForm();
+  const sharedView = state.z !== null && state.c.length === 2 && state.c.every(Number.isFinite);
   if (state.lat !== null && state.lon !== null) {
     setPlace(state.lieu || "lieu choisi", state.lat, state.lon);
-  } else if (state.z !== null && state.c.length === 2 && state.c.every(Number.isFinite)) {
-    map.setView(state.c, state.z);
-  } else {
+  } else if (!sharedView) {
     map.fitBounds(FRANCE);
     if (state.lieu) searchPlace();
   }
-  if (state.z !== null && state.c.length === 2 && state.c.every(Number.isFinite)) map.setView(state.c, state.z);
+  if (sharedView) map.setView(state.c, state.z);  // a shared URL gives back its exact view
   if (state.offre) openOffer(state.offre);
 })();
