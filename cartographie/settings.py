@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     contributions_taille_max: int = Field(
         default=5_000_000, description="Taille maximale (octets) d'un fichier d'import ARS."
     )
+    contributions_deplacement_max_m: float = Field(
+        default=1000.0,
+        description="Distance (m) dont une contribution ARS peut déplacer une offre nationale.",
+    )
     database_read_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_READ_URL", "CARTOGRAPHIE_DATABASE_READ_URL"),

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, text
 from cartographie import contributions, jeux
 from cartographie.comptes import Compte
 from cartographie.geocodage import Geocodeur, GeocodeurGeoplateformeLot, geocode_many
+from cartographie.settings import get_settings
 from cartographie.taxonomy import CARTES
 from cartographie.territoires import commune_place, in_france
 from ingest import publish
@@ -473,6 +474,7 @@ def _report(connection: Connection, run_id: int, dry_run: bool, code_region: str
         SELECT s.ligne, o.id AS offre_id, n.offre_existante IS NOT NULL AS existante,
                coalesce(n.fusion, false) AS fusion, n.offre_corrigee,
                c.cle IS NOT NULL AS changee, o.precision_geo, o.nom AS offre_nom,
+               n.lieu_garde,
                (SELECT d.raison FROM decision_fusion d WHERE d.run_id = :run
                   AND d.cle = s.cle AND d.decision = 'fusion' LIMIT 1) AS fusion_raison,
                ARRAY(SELECT 'ressemble à l''offre ' || d.offre_id || ' : ' || d.raison
@@ -488,6 +490,8 @@ def _report(connection: Connection, run_id: int, dry_run: bool, code_region: str
                       run_id=None if dry_run else run_id)
     for row in rows:
         warnings = list(avertissements.get(row["ligne"], [])) + list(row["quasi"] or [])
+        if row["lieu_garde"]:
+            warnings.append(row["lieu_garde"])
         if not row["changee"]:
             resultat = "inchangee"
         elif row["fusion"] and row["offre_corrigee"] is None:
@@ -585,6 +589,22 @@ def create_offer(connection: Connection, compte: Compte, code_region: str,
     return rapport.lignes[0]
 
 
+def _refuse_long_move(connection: Connection, offre_id: int, ligne: Ligne) -> None:
+    """A correction places a national offer more precisely, it does not move it elsewhere:
+    a far move is what a takeover looks like, and belongs to the national source."""
+    limit = get_settings().contributions_deplacement_max_m
+    distance = connection.execute(text("""
+        SELECT ST_Distance(geom::geography,
+                           ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
+        FROM offre WHERE id = :id
+    """), {"id": offre_id, "lon": ligne.lon, "lat": ligne.lat}).scalar_one()
+    if distance is not None and distance > limit:
+        raise ContributionInvalide([
+            f"lieu : {distance:.0f} m du lieu actuel de l'offre nationale {offre_id} ; une "
+            f"correction ARS la déplace d'au plus {limit:.0f} m (signalez une erreur de "
+            "position plus grande à la source nationale)"])
+
+
 def correct_offer(connection: Connection, compte: Compte, offre_id: int,
                   valeurs: dict[str, Any], *, geocoder, data_dir: Path,
                   adresse_ip: str | None = None) -> LigneRapport:
@@ -610,6 +630,8 @@ def correct_offer(connection: Connection, compte: Compte, offre_id: int,
     _checked(connection, ligne, geocoder, code_region, partial=True)
     if moved and ligne.lon is None:  # e.g. the commune code cleared and nothing else given
         raise ContributionInvalide([f"{NO_PLACE} (ou gardez le lieu actuel)"])
+    if moved and offre.origine == "national":
+        _refuse_long_move(connection, offre_id, ligne)
     if existing:
         champs = {**existing["normalise"], **ligne.champs}
         champs["attributs"] = {**existing["normalise"].get("attributs", {}),

@@ -75,9 +75,13 @@ def _load_equivalences(connection: Connection, path: Path) -> None:
 
 
 def attach(connection: Connection, source: str, run_id: int, equivalences: Path,
-           thresholds: Thresholds) -> dict[str, int]:
-    """Point unlinked staged records at the offers they describe; log every decision."""
-    params = {"source": source, "run": run_id}
+           thresholds: Thresholds, region: str | None = None) -> dict[str, int]:
+    """Point unlinked staged records at the offers they describe; log every decision.
+
+    ``region``: a région's contribution only ever matches that région's offers — a public
+    SIRET must not let one ARS take over another's offer.
+    """
+    params = {"source": source, "run": run_id, "region": region}
     _load_equivalences(connection, equivalences)
     strong = connection.execute(text("""
         WITH candidates AS (
@@ -94,6 +98,7 @@ def attach(connection: Connection, source: str, run_id: int, equivalences: Path,
               OR (e.categorie_finess = o.attributs->>'categorie_finess'
                   AND e.type_offre_ror = n.attributs->>'type_offre_ror')
             WHERE n.offre_existante IS NULL AND n.structure_id IS NOT NULL
+              AND (CAST(:region AS text) IS NULL OR o.code_region = :region)
               AND NOT EXISTS (SELECT 1 FROM offre_source os
                               WHERE os.offre_id = o.id AND os.source = :source AND os.actif)
             ORDER BY n.cle, e.priorite, o.id),
@@ -119,6 +124,7 @@ def attach(connection: Connection, source: str, run_id: int, equivalences: Path,
                  AND o.statut <> 'retiree'
             WHERE n.offre_existante IS NULL AND NOT n.fusion AND n.structure_id IS NULL
               AND coalesce(n.attributs->>'siret', '') <> ''
+              AND (CAST(:region AS text) IS NULL OR o.code_region = :region)
               AND NOT EXISTS (SELECT 1 FROM offre_source os
                               WHERE os.offre_id = o.id AND os.source = :source AND os.actif)
               AND NOT EXISTS (SELECT 1 FROM nouvelles_valeurs m
@@ -143,6 +149,7 @@ def attach(connection: Connection, source: str, run_id: int, equivalences: Path,
         LEFT JOIN structure so ON so.id = o.structure_id
         WHERE n.offre_existante IS NULL AND NOT n.fusion AND n.geom IS NOT NULL
           AND o.statut <> 'retiree'
+          AND (CAST(:region AS text) IS NULL OR o.code_region = :region)
           -- two FINESS establishments are never one; within one establishment the strong
           -- keys have decided (a CJC is not the CSAPA that hosts it)
           AND NOT (sn.finess_et IS NOT NULL AND so.finess_et IS NOT NULL)

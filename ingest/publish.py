@@ -45,7 +45,12 @@ class UnsafeRun(Exception):
 @dataclass(frozen=True)
 class NewOffers:
     """How offers first seen in a run are created: a national source publishes them at once;
-    an ARS's offers start as drafts of its région, published by a moderator."""
+    an ARS's offers start as drafts of its région, published by a moderator.
+
+    ``region`` also bounds what the contribution touches: it matches only that région's
+    offers, and moves an existing offer only within the région and, for a national offer,
+    only within ``contributions_deplacement_max_m`` (``pin_places``).
+    """
 
     statut: str = "publiee"
     origine: str = "national"
@@ -82,8 +87,9 @@ def _taken_fields_sql() -> str:
                     f"{_rank('o.precision_geo', PRECISION_RANK)} OR "
                     f"({_rank('n.precision_geo', PRECISION_RANK)} = "
                     f"{_rank('o.precision_geo', PRECISION_RANK)} AND {wins}))")
+        kept = " AND n.lieu_garde IS NULL" if field == "geom" else ""
         tests.append(f"('{field}', ({_present(field)} OR {owner} = :source) AND "
-                     f"({owner} = :source OR {owner} IS NULL OR {wins}))")
+                     f"({owner} = :source OR {owner} IS NULL OR {wins}){kept})")
     return f"""
         UPDATE nouvelles_valeurs n SET prend = coalesce((
             SELECT jsonb_agg(f.champ) FROM (VALUES {", ".join(tests)}) AS f(champ, prend)
@@ -120,7 +126,8 @@ def _new_values_sql() -> str:
                    AS precision_geo,
                CASE WHEN i.geom IS NOT NULL THEN i.champs->>'code_commune' ELSE place.code END
                    AS code_commune,
-               NULL::text AS code_departement, NULL::text AS code_region
+               NULL::text AS code_departement, NULL::text AS code_region,
+               NULL::text AS lieu_garde
         FROM changed c
         JOIN incoming i ON i.cle = c.cle
         JOIN source_record r ON r.source = :source AND r.cle = i.cle
@@ -200,6 +207,27 @@ def _insert_sql() -> str:
                CAST(:provenance AS jsonb)
         FROM nouvelles_valeurs WHERE offre_existante IS NULL AND NOT fusion
     """
+
+
+# A contribution's new place for an existing offer that it may not take, and why (French,
+# shown in the row's report): never into another région; a national offer only a short way.
+PIN_PLACES_SQL = """
+    UPDATE nouvelles_valeurs n SET lieu_garde = CASE
+        WHEN n.code_region IS DISTINCT FROM o.code_region THEN
+            'lieu non modifié : le lieu donné est hors de la région de l''offre ' || o.id
+        ELSE format('lieu non modifié : le lieu donné est à %s m de celui de l''offre nationale '
+                    '%s, une contribution ARS la déplace d''au plus %s m (signalez une erreur '
+                    'de position plus grande à la source nationale)',
+                    round(ST_Distance(o.geom::geography, n.geom::geography)), o.id,
+                    round(CAST(:max_m AS numeric)))
+        END
+    FROM offre o
+    WHERE o.id = n.offre_id AND (n.offre_existante IS NOT NULL OR n.fusion)
+      AND n.geom IS NOT NULL AND o.geom IS NOT NULL
+      AND (n.code_region IS DISTINCT FROM o.code_region
+           OR (o.origine = 'national'
+               AND NOT ST_DWithin(o.geom::geography, n.geom::geography, :max_m)))
+"""
 
 
 def publish(connection: Connection, source: str, run_id: int, data_dir: Path, *,
@@ -318,7 +346,10 @@ def publish(connection: Connection, source: str, run_id: int, data_dir: Path, *,
         connection, source, run_id, data_dir / "fusion" / "equivalences.csv",
         merge.Thresholds(settings.fusion_distance_m, settings.fusion_seuil,
                          settings.fusion_seuil_quasi),
+        region=new_offers.region,
     )
+    if new_offers.region:
+        execute(PIN_PLACES_SQL, max_m=settings.contributions_deplacement_max_m)
     execute(_taken_fields_sql())
     execute(_history_sql())
     execute(_update_sql())

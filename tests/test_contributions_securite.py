@@ -294,3 +294,110 @@ def test_geoplateforme_batch_backend_reads_its_csv_answer():
     assert seen["url"] == "https://data.geopf.fr/geocodage/search/csv"
     assert found[0].precision == "adresse" and found[0].code_commune == "67482"
     assert found[1] is None
+
+
+# -- strong keys never reach across régions ----------------------------------------------
+
+PHARMACIE_SIRET = "77567227221234"
+
+
+def national_offer_in(connection, region: str, siret: str = PHARMACIE_SIRET,
+                      nom: str = "Pharmacie du Capitole") -> int:
+    """A published national offer (as FINESS would give it) carrying a public SIRET."""
+    lon, lat = REGION_POINTS[region]
+    return connection.execute(text("""
+        INSERT INTO offre (nom, statut, origine, code_region, geom, precision_geo, attributs,
+                           contacts, provenance)
+        VALUES (:nom, 'publiee', 'national', :region, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
+                'adresse', jsonb_build_object('siret', CAST(:siret AS text)),
+                '[{"type": "telephone", "valeur": "05 61 00 00 00"}]',
+                '{"nom": "finess", "geom": "finess", "contacts": "finess"}')
+        RETURNING id
+    """), {"nom": nom, "region": region, "lon": lon, "lat": lat, "siret": siret}).scalar_one()
+
+
+def offer_state(connection, offer: int):
+    return connection.execute(text("""
+        SELECT nom, code_region, statut, contacts, ST_X(geom) AS lon, ST_Y(geom) AS lat
+        FROM offre WHERE id = :id
+    """), {"id": offer}).one()
+
+
+def contribute(client, token: str, how: str, values: dict):
+    """The same offer sent by the API or as a one-row import file."""
+    if how == "api":
+        return client.post("/api/v1/contributions/offres", headers=bearer(token), json=values)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(values), delimiter=";")
+    writer.writeheader()
+    writer.writerow({k: "|".join(v) if isinstance(v, list) else v for k, v in values.items()})
+    return client.post("/api/v1/contributions/import?dry_run=false", headers=bearer(token),
+                       files={"fichier": ("ligne.csv", buffer.getvalue().encode(), "text/csv")})
+
+
+@pytest.mark.parametrize("how", ["api", "import"])
+def test_a_siret_of_another_region_never_takes_over_its_offer(client, connection, tokens, how):
+    """A Grand Est editor sending an Occitanie pharmacy's (public) SIRET from Strasbourg gets a
+    draft of Grand Est; the Occitanie offer keeps its name, phone, place and région."""
+    occitanie = national_offer_in(connection, "76")
+    before = offer_state(connection, occitanie)
+    lon, lat = STRASBOURG
+    response = contribute(client, tokens["editeur"], how, {
+        "nom": "Pharmacie reprise", "cartes": ["vaccination-adulte"], "siret": PHARMACIE_SIRET,
+        "telephone": "03 88 00 00 00", "site_web": "https://exemple.fr",
+        "latitude": str(lat), "longitude": str(lon)})
+    assert response.status_code in (200, 201), response.text
+    line = response.json() if how == "api" else response.json()["lignes"][0]
+    assert line["resultat"] == "creee" and line["id" if how == "api" else "offre_id"] != occitanie
+    assert offer_state(connection, occitanie) == before
+    assert connection.execute(text("""
+        SELECT count(*) FROM decision_fusion WHERE offre_id = :id
+    """), {"id": occitanie}).scalar_one() == 0
+    still_theirs = client.patch(f"/api/v1/contributions/offres/{occitanie}",
+                                headers=bearer(tokens["editeur_occitanie"]),
+                                json={"horaires": "Mo-Sa 09:00-19:00"})
+    assert still_theirs.status_code == 200, still_theirs.text  # Occitanie still manages it
+
+
+def test_a_siret_of_the_region_joins_its_offer_but_moves_it_only_a_short_way(
+        client, connection, tokens):
+    """Within its région an editor's row with the same SIRET is the same establishment; its
+    values correct the offer, but a position 60 km away does not move it (warning)."""
+    offer = national_offer_in(connection, "44", nom="Pharmacie de la Cathédrale")
+    response = contribute(client, tokens["editeur"], "import", {
+        "nom": "Pharmacie de la Cathédrale", "cartes": ["vaccination-adulte"],
+        "siret": PHARMACIE_SIRET, "telephone": "03 88 11 22 33",
+        "latitude": "48.0790", "longitude": "7.3585"})  # Colmar, still Grand Est
+    line = response.json()["lignes"][0]
+    assert line["resultat"] == "doublon" and line["offre_id"] == offer, line
+    state = offer_state(connection, offer)
+    assert state.code_region == "44" and state.statut == "publiee"
+    assert (round(state.lon, 2), round(state.lat, 2)) == STRASBOURG
+    assert state.contacts[0]["valeur"] == "03 88 11 22 33"
+    assert any("lieu non modifié" in w for w in line["avertissements"]), line
+
+
+def test_an_editor_correction_cannot_move_a_national_offer_far(client, connection, tokens):
+    offer = national_offer_in(connection, "44")
+    far = client.patch(f"/api/v1/contributions/offres/{offer}", headers=bearer(tokens["editeur"]),
+                       json={"lat": 48.0790, "lon": 7.3585})
+    assert far.status_code == 422 and "au plus" in far.json()["detail"], far.text
+    near = client.patch(f"/api/v1/contributions/offres/{offer}",
+                        headers=bearer(tokens["editeur"]), json={"lat": 48.5805, "lon": 7.7505})
+    assert near.status_code == 200, near.text
+    assert offer_state(connection, offer).code_region == "44"
+
+
+@pytest.mark.parametrize("column", ["finess", "finess_et", "ror", "identifiant_ror"])
+def test_finess_and_ror_keys_cannot_be_sent_by_an_ars(client, tokens, column):
+    """FINESS and ROR ids are strong keys of the national sources: an ARS cannot claim one."""
+    offer = {"nom": "Atelier", "cartes": ["nutrition"], "lat": 48.58, "lon": 7.75,
+             column: "670000000"}
+    response = client.post("/api/v1/contributions/offres", headers=bearer(tokens["editeur"]),
+                           json=offer)
+    assert response.status_code == 422
+    csv_file = f"nom;cartes;latitude;longitude;{column}\nAtelier;nutrition;48.58;7.75;670000000\n"
+    imported = client.post("/api/v1/contributions/import?dry_run=true",
+                           headers=bearer(tokens["editeur"]),
+                           files={"fichier": ("f.csv", csv_file.encode(), "text/csv")})
+    assert imported.status_code == 422 and "inconnue" in imported.json()["detail"]
