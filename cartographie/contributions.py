@@ -119,9 +119,13 @@ def _set_status(connection: Connection, compte: Compte, offre: OffreCible, actio
 
 def publish(connection: Connection, compte: Compte, ids: list[int],
             adresse_ip: str | None = None) -> list[dict[str, Any]]:
-    """Drafts → published, all or nothing; the caller refreshes the jeux and commits."""
+    """Drafts → published, all or nothing; the caller refreshes the jeux and commits.
+
+    Offers are locked in id order, so that two overlapping calls wait for each other
+    instead of deadlocking.
+    """
     done = []
-    for offre_id in ids:
+    for offre_id in sorted(set(ids)):
         offre = target(connection, offre_id)
         authorise(compte, offre, "publier")
         if offre.statut != "brouillon":

@@ -92,14 +92,46 @@ def _text(ligne: Ligne, name: str) -> str | None:
     if value is None:
         return None
     value = " ".join(str(value).split()) if name != "description" else str(value).strip()
-    if "\x00" in value:
-        ligne.erreurs.append(f"{name} : caractère nul interdit")
-        return None
     limit = MAX_LENGTH.get(name)
     if limit and len(value) > limit:
         ligne.erreurs.append(f"{name} : {len(value)} caractères, au plus {limit}")
         return None
     return value or None
+
+
+LIST_FIELDS = ("cartes", "types_offre", "modalites")
+
+
+def _storable(ligne: Ligne, name: str, value: str) -> str:
+    """The text as PostgreSQL can hold it: a NUL or a lone UTF-16 surrogate is an error of the
+    row, and is replaced (U+FFFD) so that the quarantined row keeps everything else."""
+    if "\x00" in value:
+        ligne.erreurs.append(f"{name} : caractère nul interdit")
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        ligne.erreurs.append(f"{name} : caractère invalide (moitié de paire UTF-16 isolée)")
+        value = value.encode("utf-8", "replace").decode("utf-8").replace("?", "\ufffd")
+    return value
+
+
+def clean_values(ligne: Ligne) -> None:
+    """Refuse what no column can hold before reading any value: texts with NUL or lone
+    surrogates, and objects or lists where a text is expected (e.g. nested GeoJSON)."""
+    for name, value in list(ligne.valeurs.items()):
+        if isinstance(value, list) and name in LIST_FIELDS:
+            if not all(isinstance(item, str | int | float) for item in value):
+                ligne.erreurs.append(f"{name} : une liste de textes est attendue")
+                ligne.valeurs[name] = json.dumps(value, ensure_ascii=False)[:1000]
+                continue
+            ligne.valeurs[name] = [_storable(ligne, name, str(item)) for item in value]
+        elif isinstance(value, dict | list):
+            ligne.erreurs.append(f"{name} : un texte ou un nombre est attendu, pas un objet")
+            ligne.valeurs[name] = _storable(ligne, name,
+                                            json.dumps(value, ensure_ascii=False)[:1000])
+        elif isinstance(value, str):
+            ligne.valeurs[name] = _storable(ligne, name, value)
 
 
 def _list(ligne: Ligne, name: str) -> list[str]:
@@ -180,11 +212,13 @@ def read_values(ligne: Ligne, types_offre: set[str], *, partial: bool = False) -
     """
     present = set(ligne.valeurs) if partial else set(COLUMNS)
     champs = ligne.champs
+    if "identifiant" in present:
+        _text(ligne, "identifiant")  # checked here, used as the record's key (key_of)
     for name in ("nom", "description", "adresse", "code_postal", "ville", "code_commune",
                  "horaires"):
         if name in present:
             champs[name] = _text(ligne, name)
-    if not partial and not champs.get("nom"):
+    if "nom" in present and not champs.get("nom"):
         ligne.erreurs.append("nom : obligatoire")
     if "code_postal" in present and champs.get("code_postal") and not re.fullmatch(
             r"\d{5}", champs["code_postal"]):
@@ -196,8 +230,10 @@ def read_values(ligne: Ligne, types_offre: set[str], *, partial: bool = False) -
     if "cartes" in present:
         cartes = _known_list(ligne, "cartes", CARTES, "inconnue(s)",
                              f" (attendues : {', '.join(CARTES)})")
-        if not cartes and not partial:
+        if not cartes:
             ligne.erreurs.append("cartes : au moins une carte (ex. nutrition)")
+        elif len(cartes) > len(CARTES):
+            ligne.erreurs.append(f"cartes : {len(cartes)} cartes, au plus {len(CARTES)}")
         champs.setdefault("attributs", {})["cartes"] = cartes
     if "types_offre" in present:
         champs["types_offre"] = _known_list(ligne, "types_offre", types_offre, "inconnu(s)")
@@ -281,7 +317,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield from lines
 
     reader = csv.reader(rest(), delimiter=delimiter)
-    for row in reader:
+    for row in _checked_rows(reader):
         if not any(cell.strip() for cell in row):
             continue
         number = reader.line_num + 1  # the header is line 1
@@ -292,15 +328,35 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, {k: v for k, v in zip(header, row, strict=True) if v.strip() != ""}
 
 
+def _checked_rows(reader) -> Iterator[list[str]]:
+    """The CSV reader's rows; a cell past the csv module's limit refuses the file in French."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise WrongFormat(f"ligne {reader.line_num + 1} : cellule de plus de "
+                          f"{csv.field_size_limit()} caractères, ou guillemet jamais "
+                          "refermé") from exc
+
+
 def _geojson_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    encoding = detect_encoding(path)
     try:
         with open_binary(path) as handle:
-            document = json.loads(handle.read().decode(detect_encoding(path)))
+            document = json.loads(handle.read().decode(
+                "utf-8-sig" if encoding == "utf-8" else encoding))
+    except json.JSONDecodeError as exc:
+        raise WrongFormat(f"GeoJSON illisible : JSON invalide ligne {exc.lineno}, colonne "
+                          f"{exc.colno}") from exc
+    except RecursionError as exc:
+        raise WrongFormat("GeoJSON illisible : objets trop imbriqués") from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise WrongFormat(f"GeoJSON illisible : {exc}") from exc
+        raise WrongFormat("GeoJSON illisible : ni JSON en UTF-8 ni Windows-1252") from exc
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         raise WrongFormat("GeoJSON : une FeatureCollection est attendue")
-    for number, feature in enumerate(document.get("features") or [], start=1):
+    features = document.get("features") or []
+    if not isinstance(features, list):
+        raise WrongFormat("GeoJSON : « features » doit être une liste d'objets Feature")
+    for number, feature in enumerate(features, start=1):
         properties = feature.get("properties") if isinstance(feature, dict) else None
         if not isinstance(properties, dict):
             yield number, {"__erreur__": "objet GeoJSON sans « properties »"}
@@ -309,7 +365,8 @@ def _geojson_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         geometry = feature.get("geometry")
         if geometry:
             coordinates = geometry.get("coordinates") if isinstance(geometry, dict) else None
-            if (geometry.get("type") != "Point" or not isinstance(coordinates, list)
+            if (not isinstance(geometry, dict) or geometry.get("type") != "Point"
+                    or not isinstance(coordinates, list)
                     or len(coordinates) < 2):
                 yield number, {"__erreur__": "géométrie : un Point [longitude, latitude] est "
                                              "attendu"}
@@ -321,7 +378,11 @@ def _geojson_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 def read_file(path: Path) -> list[Ligne]:
     """Every row of a CSV or GeoJSON import file (by content: « { » starts a GeoJSON)."""
     with open_binary(path) as handle:
-        head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+        start = handle.read(64)
+    if start.startswith((b"\xff\xfe", b"\xfe\xff")) or start.count(0) > len(start) // 4:
+        raise WrongFormat("encodage non reconnu : le fichier semble en UTF-16 ; enregistrez-le "
+                          "en UTF-8 (ou Windows-1252)")
+    head = start.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not head:
         raise WrongFormat("fichier vide : aucune ligne à lire")
     rows = _geojson_rows(path) if head.startswith(b"{") else _csv_rows(path)
@@ -330,6 +391,7 @@ def read_file(path: Path) -> list[Ligne]:
         ligne = Ligne(number, values)
         if "__erreur__" in values:
             ligne.erreurs.append(values.pop("__erreur__"))
+        clean_values(ligne)
         lignes.append(ligne)
     return lignes
 
@@ -381,6 +443,14 @@ def locate(connection: Connection, lignes: list[Ligne],
             placed[index - 1].erreurs.append(
                 f"lieu hors de votre région : {commune} est en {region_name} ({region_code}), "
                 f"ce compte contribue pour {own} ({code_region})")
+
+
+def require_region(connection: Connection, code_region: str) -> None:
+    """An admin names the région: one that does not exist is a French 422, not a 500."""
+    if connection.execute(text("SELECT 1 FROM region WHERE code = :code"),
+                          {"code": code_region}).first() is None:
+        raise contributions.Refus(422, f"région inconnue « {code_region} » : donnez le code "
+                                       "INSEE d'une région (ex. 44 pour le Grand Est)")
 
 
 def key_of(code_region: str, ligne: Ligne) -> str:
@@ -547,6 +617,7 @@ def import_file(connection: Connection, path: Path, *, compte: Compte | None, co
                 emplacement: str, empreinte: str | None,
                 adresse_ip: str | None = None) -> Rapport:
     """Read, check, place and write an import file; raises ``WrongFormat`` for a bad file."""
+    require_region(connection, code_region)
     types_offre = set(connection.scalars(text("SELECT slug FROM type_offre")))
     lignes = read_file(path)
     for ligne in lignes:
@@ -567,6 +638,7 @@ PLACE_FIELDS = ("latitude", "longitude", "adresse", "code_postal", "ville", "cod
 def _checked(connection: Connection, ligne: Ligne, geocoder, code_region: str,
              partial: bool) -> None:
     types_offre = set(connection.scalars(text("SELECT slug FROM type_offre")))
+    clean_values(ligne)
     read_values(ligne, types_offre, partial=partial)
     if not ligne.erreurs:
         locate(connection, [ligne], geocoder, code_region)
@@ -580,6 +652,7 @@ def create_offer(connection: Connection, compte: Compte, code_region: str,
                  valeurs: dict[str, Any], *, geocoder, data_dir: Path,
                  adresse_ip: str | None = None) -> LigneRapport:
     """A new ARS offer (a draft), or a correction of the offer it turns out to duplicate."""
+    require_region(connection, code_region)
     ligne = Ligne(None, valeurs)
     _checked(connection, ligne, geocoder, code_region, partial=False)
     rapport = write(connection, to_items([ligne], code_region), compte=compte,
