@@ -8,8 +8,10 @@ from sqlalchemy import Connection, text
 
 
 def of_offer(connection: Connection, offer_id: int) -> dict[str, Any] | None:
+    """A published offer's provenance, or None: a draft's or a retired offer's fields and
+    history (internal notes, a retirement reason) are not public."""
     offer = connection.execute(text("""
-        SELECT id, nom, provenance, maj_le FROM offre WHERE id = :id
+        SELECT id, nom, provenance, maj_le FROM offre WHERE id = :id AND statut = 'publiee'
     """), {"id": offer_id}).mappings().one_or_none()
     if offer is None:
         return None

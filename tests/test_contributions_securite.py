@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 import httpx
 import pytest
@@ -401,3 +402,46 @@ def test_finess_and_ror_keys_cannot_be_sent_by_an_ars(client, tokens, column):
                            headers=bearer(tokens["editeur"]),
                            files={"fichier": ("f.csv", csv_file.encode(), "text/csv")})
     assert imported.status_code == 422 and "inconnue" in imported.json()["detail"]
+
+
+# -- nothing unpublished is readable by the public -----------------------------------------
+
+
+def test_walking_offer_ids_shows_published_offers_only(client, connection, tokens):
+    """Ids are sequential: walk them through every public read (offer, provenance, OGC item,
+    search, grid, tiles, orientation, sheet, card export); drafts and retired offers of
+    the ARS, with an internal note in their description, are never shown."""
+    names = {}
+    for state in ("brouillon", "publiee", "retiree"):
+        created = client.post("/api/v1/contributions/offres", headers=bearer(tokens["editeur"]),
+                              json={"nom": f"Atelier secret {state}", "cartes": ["nutrition"],
+                                    "description": f"note interne {state}",
+                                    "lat": 48.5801, "lon": 7.7501})
+        offer = created.json()["id"]
+        names[offer] = state
+        if state != "brouillon":
+            client.post(f"/api/v1/contributions/offres/{offer}/publication",
+                        headers=bearer(tokens["moderateur"]))
+        if state == "retiree":
+            client.delete(f"/api/v1/contributions/offres/{offer}",
+                          headers=bearer(tokens["moderateur"]))
+    for offer in range(max(1, min(names) - 2), max(names) + 3):
+        public = names.get(offer) == "publiee"
+        for path in (f"/api/v1/offres/{offer}", f"/api/v1/offres/{offer}/provenance",
+                     f"/ogc/collections/offres/items/{offer}",
+                     f"/ogc/collections/nutrition/items/{offer}"):
+            response = client.get(path)
+            assert response.status_code == (200 if public else 404), (path, names.get(offer))
+            assert "note interne" not in response.text or public
+    z = 14
+    x = int((7.7501 + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(48.5801))) / math.pi) / 2 * 2**z)
+    reads = [client.get(f"/tiles/{z}/{x}/{y}.mvt").content,
+             client.get("/api/v1/offres?lat=48.58&lon=7.75&rayon_km=1&limit=100").content,
+             client.get("/api/v1/offres/grille?bbox=7.7,48.5,7.8,48.6").content,
+             client.get("/api/v1/orientation?lat=48.58&lon=7.75&cartes=nutrition").content,
+             client.get("/orientation/fiche?lieu=48.58,7.75&cartes=nutrition").content,
+             client.get("/ogc/collections/nutrition/items?bbox=7.7,48.5,7.8,48.6").content]
+    for body in reads:
+        assert "Atelier secret publiee".encode() in body
+        assert b"Atelier secret brouillon" not in body and b"Atelier secret retiree" not in body

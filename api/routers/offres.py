@@ -108,5 +108,5 @@ def offer_provenance(
 ) -> ProvenanceOut:
     found = provenance.of_offer(session.connection(), offre_id)
     if found is None:
-        raise HTTPException(404, f"L'offre {offre_id} n'existe pas.")
+        raise HTTPException(404, f"L'offre {offre_id} n'existe pas ou n'est pas publiée.")
     return ProvenanceOut.model_validate(found)
