@@ -19,6 +19,7 @@ from api.routers import (
     ogc,
     orientation,
     pages,
+    sante,
     themes,
     tiles,
 )
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     app.add_middleware(ETagMiddleware)
     app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url)
+    app.include_router(sante.router)
     app.include_router(themes.router)
     app.include_router(cartes.router)
     app.include_router(grille.router)  # before /offres/{id}

@@ -13,11 +13,15 @@ from urllib.parse import unquote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 # Paths answered with problem+json; anything else is a page, whose errors are pages too.
-MACHINE_PREFIXES = ("/api/", "/ogc", "/tiles/", "/static/", "/docs", "/openapi.json")
+MACHINE_PREFIXES = ("/api/", "/ogc", "/tiles/", "/static/", "/docs", "/openapi.json",
+                    "/sante")
+# Seconds a client waits before trying again while the database is unreachable.
+RETRY_AFTER_SECONDS = 30
 logger = logging.getLogger(__name__)
 
 TITLES = {
@@ -110,8 +114,24 @@ def install(app: FastAPI) -> None:
         errors = [_french_validation_message(e) for e in exc.errors()]
         return error_response(request, 422, " ; ".join(errors), erreurs=errors)
 
+    async def database_unreachable(request: Request, exc: Exception) -> Response:
+        """The database is down, restarting or overloaded: a 503 to retry, not a 500; the
+        connection pool reconnects by itself (pre-ping) once it is back."""
+        logger.warning("Base de données injoignable sur %s : %s", request.url.path, exc)
+        response = error_response(request, 503, "La base de données est momentanément "
+                                                "injoignable ; réessayez dans quelques "
+                                                "instants.")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    app.add_exception_handler(OperationalError, database_unreachable)
+    app.add_exception_handler(InterfaceError, database_unreachable)
+
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         logger.exception("Erreur inattendue sur %s", request.url.path)
-        return error_response(request, 500,
-                              "Une erreur inattendue est survenue ; elle a été journalisée.")
+        response = error_response(request, 500,
+                                  "Une erreur inattendue est survenue ; elle a été journalisée.")
+        # The server closes the connection after an unexpected error: say so to the client.
+        response.headers["Connection"] = "close"
+        return response
