@@ -3,7 +3,8 @@
 Why: at national scale the exact total of a search and a low-zoom tile each read hundreds of
 thousands of rows, while the data change only when a run is published or an offer edited.
 Every write to the searched tables gives ``version_donnees`` a value never used before
-(migration 0004), so an entry stored under the current version is exact, and an entry of an
+(migrations 0004 and 0006: at commit, and at once for the writing transaction itself),
+so an entry stored under the current version is exact, and an entry of an
 older version is never read again (the LRU drops it).
 
 The version is read before the result is computed: an entry may then hold data a little
@@ -32,7 +33,7 @@ class DataVersionCache:
 
     def get(self, connection: Connection, key: Hashable,
             compute: Callable[[Connection], T]) -> T:
-        version = connection.execute(text("SELECT version FROM version_donnees")).scalar_one()
+        version = connection.execute(text("SELECT version_donnees_courante()")).scalar_one()
         full_key = (connection.engine.url.render_as_string(hide_password=True), version, key)
         with self._lock:
             if full_key in self._entries:

@@ -333,6 +333,7 @@ def ingest_contributions(
     """Importe les offres d'une ARS (brouillons à publier) ; rapport ligne par ligne."""
     from sqlalchemy import text
 
+    from cartographie.contributions import Refus
     from cartographie.geocodage import GeocodeurGeoplateformeLot, GeocodeurLocal, ban_index
     from ingest import contributions
     from ingest.records import WrongFormat
@@ -356,7 +357,7 @@ def ingest_contributions(
                 emplacement=source_file.emplacement, empreinte=source_file.sha256)
             if dry_run:
                 transaction.rollback()
-    except WrongFormat as exc:
+    except (WrongFormat, Refus) as exc:
         err_console.print(f"[red]Fichier refusé :[/red] {exc}", highlight=False)
         err_console.print("Rien n'a été écrit.")
         raise typer.Exit(1) from exc

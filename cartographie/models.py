@@ -347,14 +347,24 @@ class Offre(Base):
 class VersionDonnees(Base):
     """One row whose ``version`` changes with every write to the tables a search reads.
 
-    Statement triggers (migration 0004) set it; results that depend only on the data, such
-    as exact totals and tiles, are cached under it (``cartographie.cache``).
+    Triggers (migrations 0004, 0006) set it at commit, and a writer reads its own
+    transaction's version (``version_donnees_courante()``); results that depend only on the
+    data, such as exact totals and tiles, are cached under it (``cartographie.cache``).
     """
 
     __tablename__ = "version_donnees"
     id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
     version: Mapped[str] = mapped_column(Text)
     __table_args__ = (CheckConstraint("id", name="une_ligne"),)
+
+
+class VersionAPublier(Base):
+    """A transaction that wrote the searched tables, until its commit gives
+    ``version_donnees`` a new value (deferred trigger, migration 0006): writers never wait
+    on the shared version row before they commit."""
+
+    __tablename__ = "version_a_publier"
+    xact: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 class OffreTypeOffre(Base):

@@ -65,7 +65,12 @@ class Settings(BaseSettings):
                     "(défaut : <données>/geocodage).",
     )
     contributions_taille_max: int = Field(
-        default=5_000_000, description="Taille maximale (octets) d'un fichier d'import ARS."
+        default=5_000_000,
+        description="Taille maximale (octets) d'un fichier d'import ARS, aussi une fois "
+                    "décompressé.",
+    )
+    contributions_lignes_max: int = Field(
+        default=10_000, description="Lignes au plus dans un fichier d'import ARS."
     )
     contributions_deplacement_max_m: float = Field(
         default=1000.0,

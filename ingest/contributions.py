@@ -31,7 +31,7 @@ from sqlalchemy import Connection, text
 from cartographie import contributions, jeux
 from cartographie.comptes import Compte
 from cartographie.geocodage import Geocodeur, GeocodeurGeoplateformeLot, geocode_many
-from cartographie.settings import get_settings
+from cartographie.settings import Settings, get_settings
 from cartographie.taxonomy import CARTES
 from cartographie.territoires import commune_place, in_france
 from ingest import publish
@@ -375,8 +375,33 @@ def _geojson_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield number, values
 
 
-def read_file(path: Path) -> list[Ligne]:
+@dataclass(frozen=True)
+class Limites:
+    """What one import may hold: past these an import is refused (413) before any work,
+    whatever its compressed size (``docs/contributions.md``: the import budget)."""
+
+    octets: int
+    lignes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limites:
+        return cls(settings.contributions_taille_max, settings.contributions_lignes_max)
+
+
+def _check_decompressed_size(path: Path, limit: int) -> None:
+    """A small gzip can hold a huge file: count what it decompresses to, stop past the limit."""
+    size = 0
+    with open_binary(path) as handle:
+        while chunk := handle.read(1 << 20):
+            size += len(chunk)
+            if size > limit:
+                raise contributions.Refus(413, f"Fichier trop volumineux une fois décompressé : "
+                                               f"au plus {limit} octets.")
+
+
+def read_file(path: Path, limites: Limites) -> list[Ligne]:
     """Every row of a CSV or GeoJSON import file (by content: « { » starts a GeoJSON)."""
+    _check_decompressed_size(path, limites.octets)
     with open_binary(path) as handle:
         start = handle.read(64)
     if start.startswith((b"\xff\xfe", b"\xfe\xff")) or start.count(0) > len(start) // 4:
@@ -388,6 +413,9 @@ def read_file(path: Path) -> list[Ligne]:
     rows = _geojson_rows(path) if head.startswith(b"{") else _csv_rows(path)
     lignes = []
     for number, values in rows:
+        if len(lignes) == limites.lignes:
+            raise contributions.Refus(413, f"Trop de lignes : au plus {limites.lignes} par "
+                                           "import ; découpez le fichier.")
         ligne = Ligne(number, values)
         if "__erreur__" in values:
             ligne.erreurs.append(values.pop("__erreur__"))
@@ -504,8 +532,10 @@ class Rapport:
     lignes: list[LigneRapport] = field(default_factory=list)
 
 
-def _lock_key() -> int:
-    return zlib.crc32(f"cartographie-ingest-{SOURCE}".encode())
+def _lock_key(code_region: str) -> int:
+    """One lock per région: two writes of one région could match the same offer and must
+    wait for each other; another région's writes never touch those offers (``merge``)."""
+    return zlib.crc32(f"cartographie-ingest-{SOURCE}-{code_region}".encode())
 
 
 def write(connection: Connection, items: list[Record | Rejection], *, compte: Compte | None,
@@ -517,7 +547,8 @@ def write(connection: Connection, items: list[Record | Rejection], *, compte: Co
     The caller commits, or rolls back when ``dry_run`` (then new offers' ids are not
     reported). ``avertissements``: warnings found while reading, by line.
     """
-    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key()})
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                       {"key": _lock_key(code_region)})
     run_id = connection.execute(text("""
         INSERT INTO run (source, emplacement, empreinte_sha256) VALUES (:source, :where, :sha)
         RETURNING id
@@ -614,12 +645,13 @@ def _audit(connection: Connection, run_id: int, compte: Compte | None, action: s
 
 def import_file(connection: Connection, path: Path, *, compte: Compte | None, code_region: str,
                 geocoder: Geocodeur | GeocodeurGeoplateformeLot, data_dir: Path, dry_run: bool,
-                emplacement: str, empreinte: str | None,
+                emplacement: str, empreinte: str | None, limites: Limites | None = None,
                 adresse_ip: str | None = None) -> Rapport:
-    """Read, check, place and write an import file; raises ``WrongFormat`` for a bad file."""
+    """Read, check, place and write an import file; raises ``WrongFormat`` for a bad file and
+    ``Refus(413)`` past the limits (by default the settings')."""
     require_region(connection, code_region)
     types_offre = set(connection.scalars(text("SELECT slug FROM type_offre")))
-    lignes = read_file(path)
+    lignes = read_file(path, limites or Limites.of(get_settings()))
     for ligne in lignes:
         if not ligne.erreurs:
             read_values(ligne, types_offre)

@@ -21,7 +21,7 @@ def add_offer_on_the_card(connection) -> None:
 
 
 def version(connection) -> str:
-    return connection.execute(text("SELECT version FROM version_donnees")).scalar_one()
+    return connection.execute(text("SELECT version_donnees_courante()")).scalar_one()
 
 
 def test_every_write_even_of_no_row_gives_a_version_never_seen(connection):
@@ -48,3 +48,22 @@ def test_a_cached_aggregated_tile_follows_a_new_offer(client, connection):
     add_offer_on_the_card(connection)
     assert empty.status_code == 204
     assert client.get("/tiles/5/16/11.mvt").status_code == 200
+
+
+def test_other_sessions_see_a_new_version_at_commit_only(ingest_engine):
+    """The shared version changes when a write commits (deferred trigger), not before, and
+    never for a rolled-back write (a dry run): writers do not hold it while they work."""
+    def shared() -> str:
+        with ingest_engine.connect() as reader:
+            return version(reader)
+
+    before = shared()
+    with ingest_engine.connect() as writer:
+        writer.execute(text("UPDATE carte SET nom = nom"))
+        assert version(writer) != before  # the writer sees its own change at once
+        assert shared() == before
+        writer.rollback()
+    assert shared() == before
+    with ingest_engine.begin() as writer:
+        writer.execute(text("UPDATE carte SET nom = nom"))
+    assert shared() != before

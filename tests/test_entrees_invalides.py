@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from cartographie import comptes, contributions
+from ingest import contributions as ars
 
 OFFER = {"nom": "Atelier cuisine", "cartes": ["nutrition"], "lat": 48.58, "lon": 7.75}
 CREATE = "/api/v1/contributions/offres"
@@ -180,3 +183,67 @@ def test_overlapping_bulk_publications_do_not_deadlock(ingest_engine):
                 "(SELECT id FROM utilisateur WHERE nom = :nom)",
                 "DELETE FROM utilisateur WHERE nom = :nom"):
             cleanup.execute(text(statement), ids)
+
+
+# -- imports are bounded -------------------------------------------------------------------
+
+
+def test_a_small_gzip_of_a_huge_file_is_413(client, tokens):
+    """A 4.7 KB gzip once decompressed to 200,000 rows: refused before any work."""
+    import gzip
+
+    body = ("nom;cartes;latitude;longitude\n"
+            + "Atelier;nutrition;48.58;7.75\n" * 200_000).encode()
+    packed = gzip.compress(body)
+    assert len(packed) < 50_000 < 5_000_000 < len(body)
+    french_4xx(upload(client, tokens["editeur"], "f.csv.gz", packed), 413,
+               "une fois décompressé")
+
+
+def test_more_rows_than_the_limit_is_413(client, tokens, settings):
+    client.app.state.settings = settings.model_copy(update={"contributions_lignes_max": 100})
+    body = ("nom;cartes;latitude;longitude\n" + "Atelier;nutrition;48.58;7.75\n" * 101).encode()
+    french_4xx(upload(client, tokens["editeur"], "f.csv", body), 413, "au plus 100")
+
+
+def test_a_write_in_one_region_does_not_hold_another_regions_edit(ingest_engine, settings,
+                                                                  tmp_path):
+    """Locks are per région: while a Grand Est dry run is under way (its transaction open),
+    an Occitanie editor's correction goes through at once."""
+    from api.app import create_app
+
+    names = ("test-verrou-44", "test-verrou-76")
+    with ingest_engine.begin() as setup:
+        grand_est = comptes.add_user(setup, names[0], "ars_editeur", "44")
+        occitanie = comptes.add_user(setup, names[1], "ars_editeur", "76")
+    app = create_app(settings, engine=ingest_engine)
+    with TestClient(app) as http, ingest_engine.connect() as holder:
+        created = http.post(CREATE, headers=bearer(occitanie),
+                            json={**OFFER, "lat": 43.60, "lon": 1.44})
+        assert created.status_code == 201, created.text
+        compte = comptes.authenticate(holder, grand_est)
+        holder.commit()
+        big_file = tmp_path / "grand-est.csv"
+        big_file.write_text("nom;cartes;latitude;longitude\n"
+                            + "Atelier;nutrition;48.58;7.75\n" * 50)
+        ars.import_file(holder, big_file, compte=compte, code_region="44", geocoder=None,
+                        data_dir=settings.resolved_data_dir, dry_run=True,
+                        emplacement="test", empreinte=None)  # transaction still open
+        pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        # Whatever happens, the Grand Est transaction ends after 8 s: the test cannot hang.
+        release = threading.Timer(8, lambda: ingest_engine.connect().execute(
+            text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}))
+        release.start()
+        started = time.monotonic()
+        edit = http.patch(f"{CREATE}/{created.json()['id']}", headers=bearer(occitanie),
+                          json={"horaires": "Mo 09:00-12:00"})
+        waited = time.monotonic() - started
+        release.cancel()
+        holder.rollback()
+        assert edit.status_code == 200, edit.text
+        assert waited < 5, f"l'édition en Occitanie a attendu {waited:.1f} s"
+    with ingest_engine.begin() as cleanup:
+        for statement in ("DELETE FROM audit", "DELETE FROM jeton WHERE utilisateur_id IN "
+                          "(SELECT id FROM utilisateur WHERE nom IN (:a, :b))",
+                          "DELETE FROM utilisateur WHERE nom IN (:a, :b)"):
+            cleanup.execute(text(statement), {"a": names[0], "b": names[1]})

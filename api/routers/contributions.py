@@ -205,7 +205,8 @@ def receive_import(request: Request, session: Session, compte: Compte, code_regi
                    fichier: UploadFile, dry_run: bool) -> ars.Rapport:
     """Import an uploaded file (API or page): its report; the caller commits or rolls back.
 
-    Raises ``Refus(413)`` past the size limit and ``WrongFormat`` for an unreadable file.
+    Raises ``Refus(413)`` past the size (also decompressed) or row limit and ``WrongFormat``
+    for an unreadable file.
     """
     limit = request.app.state.settings.contributions_taille_max
     digest = hashlib.sha256()
@@ -224,7 +225,8 @@ def receive_import(request: Request, session: Session, compte: Compte, code_regi
             code_region=code_region, geocoder=geocoder_for(request, session),
             data_dir=data_dir_of(request), dry_run=dry_run,
             emplacement=f"import {fichier.filename or 'sans nom'}",
-            empreinte=digest.hexdigest(), adresse_ip=client_ip(request))
+            empreinte=digest.hexdigest(), adresse_ip=client_ip(request),
+            limites=ars.Limites.of(request.app.state.settings))
 
 
 @router.post("/import", summary="Importe un fichier CSV ou GeoJSON ; rapport ligne par ligne",
