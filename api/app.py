@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
-from api import auth, documentation, problems
+from api import auth, connexions, documentation, problems
 from api.caching import ETagMiddleware
 from api.routers import (
     audit,
@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Writes go to the primary database even when reads go to a replica.
     app.state.write_session_factory = make_session_factory(
         make_engine(database_url(settings)) if settings.database_read_url else engine)
+    app.state.failed_logins = connexions.FailedLogins()
     problems.install(app)
     app.add_middleware(ETagMiddleware)
     app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from api import connexions
 from api.deps import get_write_session
 from cartographie import comptes
 from cartographie.comptes import Compte
@@ -41,8 +42,10 @@ def current_account(
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("En-tête Authorization invalide : « Bearer <jeton> » attendu.")
+        connexions.check_attempt(request)
         compte = comptes.authenticate(connection, token.strip())
         if compte is None:
+            connexions.record_failure(request)
             raise _unauthenticated("Jeton inconnu ou révoqué.")
         session.commit()  # keeps the token's last use
         return compte
@@ -101,14 +104,19 @@ class SessionOuverte(BaseModel):
 
 @router.post("", summary="Ouvre une session de navigateur en échange d'un jeton d'API",
              response_model=SessionOuverte,
-             responses={401: {"description": "Jeton inconnu ou révoqué (problem+json)"}})
+             responses={401: {"description": "Jeton inconnu ou révoqué (problem+json)"},
+                        403: {"description": "Origine d'un autre site (problem+json)"},
+                        429: {"description": "Trop d'échecs depuis cette adresse"}})
 def open_session(
     body: Connexion, request: Request, response: Response,
     session: Annotated[Session, Depends(get_write_session)],
 ) -> SessionOuverte:
+    connexions.check_origin(request)
+    connexions.check_attempt(request)
     connection = session.connection()
     compte = comptes.authenticate(connection, body.jeton.strip())
     if compte is None:
+        connexions.record_failure(request)
         raise _unauthenticated("Jeton inconnu ou révoqué.")
     csrf = start_session(connection, compte, request, response)
     session.commit()

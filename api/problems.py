@@ -103,6 +103,8 @@ def install(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "")
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"Aucune ressource à l'adresse {request.url.path}."
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "Corps de la requête illisible : du JSON en UTF-8 est attendu."
         if exc.status_code == 405 and detail == "Method Not Allowed":
             detail = f"La méthode {request.method} n'est pas acceptée ici."
         response = error_response(request, exc.status_code, detail)

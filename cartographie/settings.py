@@ -87,6 +87,11 @@ class Settings(BaseSettings):
                     "s'affichent même si elles ne chargent pas.",
     )
     fond_carte_attribution: str = "© les contributeurs d'OpenStreetMap"
+    url_publique: str | None = Field(
+        default=None,
+        description="Adresse publique du service (ex. https://cartographie.sante.fr), base des "
+                    "liens absolus (OGC API) ; sans elle, l'en-tête Host de la requête.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

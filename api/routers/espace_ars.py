@@ -27,7 +27,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from api import auth
+from api import auth, connexions
 from api.deps import get_write_session
 from api.routers.contributions import (
     client_ip,
@@ -134,9 +134,12 @@ def login_form(request: Request) -> HTMLResponse:
 @router.post("/connexion")
 def login(request: Request, session: WriteSession,
           jeton: Annotated[str, Form(max_length=200)] = ""):
+    connexions.check_origin(request)
+    connexions.check_attempt(request)
     connection = session.connection()
     compte = comptes.authenticate(connection, jeton.strip()) if jeton.strip() else None
     if compte is None:
+        connexions.record_failure(request)
         return page(request, "ars/connexion.html", 401, erreur="Jeton inconnu ou révoqué.")
     response = RedirectResponse(PREFIX, status_code=303)
     csrf = auth.start_session(connection, compte, request, response)

@@ -33,8 +33,14 @@ FRANCE_EXTENT = [-63.2, -21.4, 55.9, 51.2]  # métropole et DROM
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
+def server(request: Request) -> str:
+    """Absolute links from the configured public address: a ``Host`` header sent by anyone
+    must not end up in links that caches keep (``url_publique``)."""
+    return (request.app.state.settings.url_publique or str(request.base_url)).rstrip("/")
+
+
 def base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogc"
+    return server(request) + "/ogc"
 
 
 def collections(session: Session) -> list[dict]:
@@ -73,16 +79,15 @@ FormatParam = Annotated[str | None, Query(pattern="^(json|geojson)$")]
 
 @router.get("", summary="Page d'accueil OGC API – Features")
 def landing(request: Request, f: FormatParam = None) -> dict:
-    root = base(request)
-    server = str(request.base_url).rstrip("/")
+    root, site = base(request), server(request)
     return {
         "title": "Cartographie des ressources de prévention",
         "description": "Offres de prévention (« Mon bilan prévention ») en OGC API – Features.",
         "links": [
             {"href": root, "rel": "self", "type": "application/json", "title": "Cette page"},
-            {"href": f"{server}/openapi.json", "rel": "service-desc",
+            {"href": f"{site}/openapi.json", "rel": "service-desc",
              "type": "application/vnd.oai.openapi+json;version=3.0", "title": "OpenAPI"},
-            {"href": f"{server}/docs", "rel": "service-doc", "type": "text/html",
+            {"href": f"{site}/docs", "rel": "service-doc", "type": "text/html",
              "title": "Documentation"},
             {"href": f"{root}/conformance", "rel": "conformance", "type": "application/json",
              "title": "Conformité"},
