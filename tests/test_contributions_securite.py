@@ -443,5 +443,5 @@ def test_walking_offer_ids_shows_published_offers_only(client, connection, token
              client.get("/orientation/fiche?lieu=48.58,7.75&cartes=nutrition").content,
              client.get("/ogc/collections/nutrition/items?bbox=7.7,48.5,7.8,48.6").content]
     for body in reads:
-        assert "Atelier secret publiee".encode() in body
+        assert b"Atelier secret publiee" in body
         assert b"Atelier secret brouillon" not in body and b"Atelier secret retiree" not in body

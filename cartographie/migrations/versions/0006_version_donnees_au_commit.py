@@ -24,8 +24,7 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SEARCHED_TABLES = ("offre", "offre_type_offre", "jeu", "jeu_offre", "carte", "besoin",
-                   "besoin_jeu", "besoin_type_offre")
+# Kept from 0004: a migration does not import another one.
 NEW_VERSION = "pg_current_xact_id()::text || '.' || nextval('version_donnees_seq')"
 
 
