@@ -95,11 +95,12 @@ def retype_name(name: str, commune: str, rng: random.Random, notes: list[str]) -
     text_value = " ".join(words)
     roll = rng.random()
     upper = text_value.upper()
-    if roll < 0.35:
+    if roll < 0.2:
         for short, long in SHORT_FORMS.items():
             if f" {short} " in f" {upper} " and rng.random() < 0.8:
                 upper = f" {upper} ".replace(f" {short} ", f" {long.upper()} ", 1).strip()
                 notes.append(f"abrégé {short}")
+    elif roll < 0.4:
         for short, long in LONG_FORMS.items():
             if short in upper.split() and rng.random() < 0.8:
                 upper = " ".join(long.upper() if w == short else w for w in upper.split())
@@ -118,7 +119,9 @@ def retype_name(name: str, commune: str, rng: random.Random, notes: list[str]) -
             text_value = f"SELARL {text_value}"
             notes.append("forme juridique ajoutée")
     if rng.random() < 0.25:
-        if text_value.upper().endswith(commune.upper()) and len(text_value.split()) > 2:
+        kept = text_value[: -len(commune)].split()
+        if (text_value.upper().endswith(commune.upper())
+                and len([w for w in kept if w not in ("DE", "DU", "D")]) >= 3):
             text_value = text_value[: -len(commune)].strip(" -")
             notes.append("commune retirée")
         else:
