@@ -37,6 +37,7 @@ from sqlalchemy import Connection, text
 from cartographie.db import database_url, make_engine
 from cartographie.geocodage import GeocodeurLocal
 from cartographie.settings import get_settings
+from ingest import cles
 from ingest import contributions as ars
 from ingest import publish
 from ingest.runner import RunReport, stage
@@ -67,7 +68,7 @@ LEGAL = ("SELARL", "SARL", "SAS", "SELAS", "EURL", "ASSOCIATION")
 OTHER_SERVICES = ("Atelier nutrition", "Permanence d'aide à l'arrêt du tabac",
                   "Groupe de marche", "Point écoute jeunes", "Consultation diététique",
                   "Espace sport santé", "Permanence santé sexuelle", "Atelier mémoire",
-                  "Café des aidants", "Antenne du Planning familial")
+                  "Café des aidants", "Atelier équilibre et prévention des chutes")
 
 
 @dataclass
@@ -195,32 +196,38 @@ OFFERS = """
 
 
 def build_cases(connection: Connection, region: str, positives: int,
-                rng: random.Random) -> list[Case]:
+                rng: random.Random) -> tuple[list[Case], list[int]]:
+    """The labelled rows of a région, and the homonym pairs at one place left out."""
     seed = rng.random()
     offers = connection.execute(text(OFFERS + " ORDER BY md5(o.id::text || :seed) LIMIT :n"),
                                 {"region": region, "seed": str(seed), "n": positives}).all()
     modes = ["adresse", "voie", "commune"]
     cases = [duplicate_row(o, rng, "doublon", modes[i % 3], o.id) for i, o in enumerate(offers)]
     used = {o.id for o in offers}
+    skipped: list[int] = []
     # Real distinct establishments at one position (the national file has many).
     twins = connection.execute(text(f"""
-        SELECT a.id AS anchor, b.* FROM offre a
+        SELECT a.id AS anchor, a.nom AS anchor_nom, b.* FROM offre a
         JOIN LATERAL ({OFFERS} AND o.id <> a.id AND ST_DWithin(o.geom, a.geom, 0.00005)
               AND o.structure_id IS DISTINCT FROM a.structure_id LIMIT 1) b ON true
         WHERE a.statut = 'publiee' AND a.code_region = :region AND a.geom IS NOT NULL
         ORDER BY md5(a.id::text || :seed) LIMIT :n
     """), {"region": region, "seed": str(seed), "n": positives // 3}).all()
     neighbours = connection.execute(text(f"""
-        SELECT a.id AS anchor, b.* FROM offre a
+        SELECT a.id AS anchor, a.nom AS anchor_nom, b.* FROM offre a
         JOIN LATERAL ({OFFERS} AND o.id <> a.id
               AND o.attributs->>'categorie_finess' = a.attributs->>'categorie_finess'
               AND ST_DWithin(o.geom::geography, a.geom::geography, 500)
               AND NOT ST_DWithin(o.geom::geography, a.geom::geography, 60) LIMIT 1) b ON true
         WHERE a.statut = 'publiee' AND a.code_region = :region AND a.geom IS NOT NULL
-        ORDER BY md5(a.id::text || :seed) LIMIT :n
+        ORDER BY md5(a.id::text || :seed || 'voisine') LIMIT :n
     """), {"region": region, "seed": str(seed), "n": positives // 3}).all()
     for i, row in enumerate(list(twins) + list(neighbours)):
         if row.id in used or row.anchor in used:
+            continue
+        if cles.name_tokens(row.nom) == cles.name_tokens(row.anchor_nom):
+            # homonyms at one place: nothing in a row can tell them apart; left out, counted
+            skipped.append(row.id)
             continue
         used |= {row.id, row.anchor}
         kind = "même position" if i < len(twins) else "voisine même catégorie"
@@ -245,7 +252,7 @@ def build_cases(connection: Connection, region: str, positives: int,
         cases.append(Case("autre service à la même adresse", values, None, host.id, None, notes))
     for number, case in enumerate(cases):
         case.values["identifiant"] = f"eval-{region}-{number}"
-    return cases
+    return cases, skipped
 
 
 def write_csv(cases: list[Case], path: Path) -> None:
@@ -358,10 +365,12 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.graine)
     scores = {"import ARS": Score(), "fusion nationale": Score()}
     kinds: dict[str, int] = {}
+    homonyms = 0
     labelled = []
     for region in args.regions.split(","):
         with engine.connect() as connection:
-            cases = build_cases(connection, region, args.positifs, rng)
+            cases, skipped = build_cases(connection, region, args.positifs, rng)
+        homonyms += len(skipped)
         for case in cases:
             kinds[case.kind] = kinds.get(case.kind, 0) + 1
             labelled.append((region, case))
@@ -375,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                 found, why = answers.get(index, (None, "ligne absente du rapport"))
                 scores[name].add(case, found, why, region)
     print(f"Jeu étiqueté : {len(labelled)} lignes de {args.regions} — "
-          + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+          + ", ".join(f"{k} {v}" for k, v in kinds.items())
+          + f" ; {homonyms} paire(s) FINESS homonymes au même lieu écartée(s) (indiscernables)")
     for name, score in scores.items():
         print(score.line(name))
     for name, score in scores.items():

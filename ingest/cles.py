@@ -48,11 +48,12 @@ GENERIC_WORDS = frozenset({
     "service", "services", "consultation", "consultations", "cabinet", "hopital",
     "hospitalier", "clinique", "medical", "medicale", "medico", "social", "sociale",
     "pluriprofessionnelle", "pluridisciplinaire", "biologie", "analyses", "site", "antenne",
-    "unite", "pole", "groupe", "groupement", "multisite", "selarl", "selas", "selafa", "sarl",
-    "sas", "sasu", "snc", "eurl", "scp", "scm", "sa", "sisa", "sel", "gie", "gcs", "ei",
-    "mutualiste",
+    "unite", "pole", "groupe", "groupement", "multisite", "mutualiste",
 })
-GENERIC_WEIGHT = 0.15
+# Legal forms say nothing of which service it is: added or dropped at will.
+LEGAL_FORMS = frozenset({"selarl", "selas", "selafa", "selurl", "sarl", "sas", "sasu", "snc",
+                         "eurl", "scp", "scm", "sa", "sisa", "sel", "gie", "gcs", "ei"})
+GENERIC_WEIGHT, LEGAL_WEIGHT = 0.15, 0.02
 # Street types are often mistyped (« rue » for « avenue »): the street's own words decide.
 STREET_TYPES = frozenset(w for v in noms.tables().voies.values()
                          for w in noms.cle_comparaison(v).split())
@@ -105,4 +106,6 @@ class Weights:
 
     def __call__(self, word: str) -> float:
         weight = self._idf.get(word, self._unseen)
+        if word in LEGAL_FORMS:
+            return weight * LEGAL_WEIGHT
         return weight * GENERIC_WEIGHT if word in GENERIC_WORDS else weight

@@ -25,7 +25,7 @@ from ingest import cles
 
 NAME_POINTS = 0.7
 NAME_MIN = 0.75  # below it, no merge whatever the other evidence
-QUALIFIER_WEIGHT = 0.05  # a commune's name in a service's name (« CMP adultes Épinal »)
+QUALIFIER_WEIGHT = 0.02  # a commune's name in a service's name (« CMP adultes Épinal »)
 SAME_ADDRESS, SAME_STREET, OTHER_ADDRESS = 0.25, 0.15, -0.1
 SAME_PHONE = 0.25
 CLOSENESS = ((60, 0.25), (150, 0.2), (300, 0.15), (500, 0.05))
@@ -72,7 +72,9 @@ def _token_match(a: str, b: str) -> float:
 
 def name_similarity(a: list[str], b: list[str], weight: Callable[[str], float],
                     qualifiers: frozenset[str]) -> float:
-    """0–1: the mean, over both names, of the weighted share of words found in the other."""
+    """0–1: the weighted share of each name's words found in the other, the lower share
+    counting most (a word added on one side — « CSM du CPEF » — is a different service more
+    often than a qualifier; qualifiers and generic words weigh little anyway)."""
     if not a or not b:
         return 0.0
 
@@ -84,7 +86,8 @@ def name_similarity(a: list[str], b: list[str], weight: Callable[[str], float],
         found = sum(w(x) * max(_token_match(x, y) for y in right) for x in left)
         return found / total if total else 0.0
 
-    return (covered(a, b) + covered(b, a)) / 2
+    low, high = sorted((covered(a, b), covered(b, a)))
+    return 0.65 * low + 0.35 * high
 
 
 def _address_evidence(a: str | None, b: str | None) -> tuple[float, str | None]:
