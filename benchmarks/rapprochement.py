@@ -328,6 +328,7 @@ class Score:
     true_pos: int = 0
     false_pos: int = 0
     false_neg: int = 0
+    proposed: int = 0  # missed duplicates shown to a person as a near miss of the right offer
     errors: list[str] = field(default_factory=list)
 
     def add(self, case: Case, found: int | None, why: str, region: str) -> None:
@@ -340,6 +341,9 @@ class Score:
             self.false_pos += 1
         if case.expected is not None:
             self.false_neg += 1
+            if found is None and (f"ressemble à l'offre {case.expected} " in why
+                                  or f"quasi {case.expected} :" in why):
+                self.proposed += 1
         self.errors.append(
             f"[{region}] {case.kind} ({', '.join(case.notes)}) « {case.values['nom'].strip()} » "
             f"{case.values.get('adresse', '')} : attendu {case.expected or 'nouvelle offre'}, "
@@ -350,7 +354,8 @@ class Score:
         recall = self.true_pos / max(1, self.true_pos + self.false_neg)
         return (f"{name} : précision {precision:.3f}, rappel {recall:.3f} "
                 f"(vrais {self.true_pos}, faux positifs {self.false_pos}, "
-                f"manqués {self.false_neg}, erreurs {len(self.errors)})")
+                f"manqués {self.false_neg} dont {self.proposed} proposés à l'ARS comme "
+                f"« ressemble à l'offre N », erreurs {len(self.errors)})")
 
 
 def main(argv: list[str] | None = None) -> int:

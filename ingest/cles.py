@@ -50,6 +50,15 @@ GENERIC_WORDS = frozenset({
     "pluriprofessionnelle", "pluridisciplinaire", "biologie", "analyses", "site", "antenne",
     "unite", "pole", "groupe", "groupement", "multisite", "mutualiste",
 })
+# Words that name a kind of service: two names of different kinds are two services (a
+# pharmacy is not the maison de santé next door, a CJC not its CSAPA); they weigh as generic.
+KIND_WORDS = frozenset({
+    "pharmacie", "laboratoire", "laboratoires", "dentaire", "clinique", "hopital",
+    "hospitalier", "planification", "psychologique", "pedagogique", "therapeutique",
+    "pluriprofessionnelle", "infirmiers", "infirmier", "addictologie", "consommateurs",
+    "vaccination", "radiologie", "imagerie", "kinesitherapie", "ophtalmologie", "dialyse",
+    "maternelle", "examens", "sexuelle", "mentale", "sante",
+})
 # Legal forms say nothing of which service it is: added or dropped at will.
 LEGAL_FORMS = frozenset({"selarl", "selas", "selafa", "selurl", "sarl", "sas", "sasu", "snc",
                          "eurl", "scp", "scm", "sa", "sisa", "sel", "gie", "gcs", "ei"})
@@ -108,4 +117,17 @@ class Weights:
         weight = self._idf.get(word, self._unseen)
         if word in LEGAL_FORMS:
             return weight * LEGAL_WEIGHT
-        return weight * GENERIC_WEIGHT if word in GENERIC_WORDS else weight
+        generic = word in GENERIC_WORDS or word in KIND_WORDS
+        return weight * GENERIC_WEIGHT if generic else weight
+
+
+def kinds(tokens: Iterable[str]) -> frozenset[str]:
+    """The kind-of-service words of a name's key, singular (« infirmiers » = « infirmier »)."""
+    return frozenset(t.rstrip("sx") for t in tokens if t in KIND_WORDS)
+
+
+def distinctive(tokens: Iterable[str]) -> list[str]:
+    """The words that say which service, not what kind (empty: a generic name such as
+    « centre de planification »)."""
+    return [t for t in tokens if t not in GENERIC_WORDS and t not in KIND_WORDS
+            and t not in LEGAL_FORMS]

@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from ingest import cles
-from ingest.ressemblance import NAME_MIN, Fiche, Ressemblance, compare, phones
+from ingest.ressemblance import Fiche, Ressemblance, compare, phones
 
 AMBIGUITY = 0.05  # two offers scoring this close: a person decides
 
@@ -243,16 +243,14 @@ def _decide(pairs: list[Candidat], weights, thresholds: Thresholds
     near: list[dict] = []
     for cle, scored in by_record.items():
         scored.sort(key=lambda item: -item[0].score)
-        mergeable = [(r, o) for r, o in scored
-                     if r.score >= thresholds.fusion and r.nom >= NAME_MIN]
+        mergeable = [(r, o) for r, o in scored if r.score >= thresholds.fusion and r.fusionnable]
         ambiguous = len(mergeable) > 1 and mergeable[0][0].score - mergeable[1][0].score < AMBIGUITY
         if mergeable and not ambiguous:
             found, offre = mergeable[0]
             best.append((found.score, cle, offre, found))
             scored = [item for item in scored if item[1] != offre]
         for found, offre in scored:
-            if found.score >= thresholds.quasi or (found.nom >= NAME_MIN and found.score
-                                                   >= thresholds.quasi - 0.1):
+            if found.score >= thresholds.quasi:
                 why = ("deux offres aussi proches, à départager" if ambiguous
                        and found.score >= thresholds.fusion else
                        f"sous le seuil {thresholds.fusion:.2f}")

@@ -45,8 +45,11 @@ class Fiche:
 
 @dataclass(frozen=True)
 class Ressemblance:
+    """The score, the name's part of it, whether the evidence allows a merge, and why."""
+
     score: float
     nom: float
+    fusionnable: bool
     preuves: tuple[str, ...]
 
     def raison(self) -> str:
@@ -125,12 +128,12 @@ def compare(record: Fiche, offer: Fiche, *, distance_m: float | None, same_commu
     """
     qualifiers = frozenset(w for c in (record.commune, offer.commune) if c
                            for w in cles.name_tokens(c))
-    name = name_similarity(cles.name_tokens(record.nom), cles.name_tokens(offer.nom), weights,
-                           qualifiers)
+    tokens_r, tokens_o = cles.name_tokens(record.nom), cles.name_tokens(offer.nom)
+    name = name_similarity(tokens_r, tokens_o, weights, qualifiers)
     proofs = [f"nom {name:.2f}"]
     total = NAME_POINTS * name
-    points, proof = _address_evidence(record.adresse, offer.adresse)
-    total += points
+    address_points, proof = _address_evidence(record.adresse, offer.adresse)
+    total += address_points
     if proof:
         proofs.append(proof)
     shared = record.telephones & offer.telephones
@@ -140,6 +143,20 @@ def compare(record: Fiche, offer: Fiche, *, distance_m: float | None, same_commu
     points, proof = _place_evidence(distance_m, same_commune)
     total += points
     proofs.append(proof)
-    if name < NAME_MIN:
+    mergeable = name >= NAME_MIN
+    if not mergeable:
         proofs.append(f"noms trop différents pour fusionner (< {NAME_MIN:.2f})")
-    return Ressemblance(round(max(0.0, min(1.0, total)), 4), round(name, 4), tuple(proofs))
+    kinds_r, kinds_o = cles.kinds(tokens_r), cles.kinds(tokens_o)
+    if kinds_r and kinds_o and not kinds_r & kinds_o:
+        mergeable = False
+        proofs.append(f"autres types de service ({' '.join(sorted(kinds_r))} / "
+                      f"{' '.join(sorted(kinds_o))})")
+    placed = shared or address_points > 0 or (distance_m is not None and distance_m <= 60)
+    if mergeable and not placed and not (cles.distinctive(tokens_r)
+                                         and cles.distinctive(tokens_o)):
+        mergeable = False
+        proofs.append("nom générique : il faut aussi la même adresse, la même voie, le même "
+                      "téléphone ou moins de 60 m")
+    # Rounded as shown: the reason read by a person and the decision agree.
+    return Ressemblance(round(max(0.0, min(1.0, total)), 2), round(name, 2), mergeable,
+                        tuple(proofs))

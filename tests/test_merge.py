@@ -138,7 +138,7 @@ def test_similarity_score_reads_like_its_reason():
                    Fiche("Pharmacie de l'Église", "2 RUE HAUTE", frozenset(), None),
                    distance_m=20, same_commune=True, weights=weights)
     assert same.score > 0.95
-    assert same.raison().startswith("nom 1.00, même adresse (2 haute), à 20 m → score")
+    assert same.raison().startswith("nom 0.98, même adresse (2 haute), à 20 m → score")
     other = compare(Fiche("Pharmacie du Centre", None, frozenset(), None),
                     Fiche("Centre de vaccination", None, frozenset(), None),
                     distance_m=140, same_commune=True, weights=weights)
