@@ -102,16 +102,28 @@ def phone_digits(value: str | None) -> str | None:
 
 class Weights:
     """How much each word of a name tells: rarer words say more (inverse document frequency
-    over the offers' names), generic and legal words little whatever their frequency."""
+    over the offers' names), generic and legal words little whatever their frequency.
 
-    def __init__(self, names: Iterable[str | None]):
+    ``frequencies``: how many names hold each word as written (counted set-based in SQL);
+    each is read through the same long forms as :func:`name_tokens`.
+    """
+
+    def __init__(self, total: int, frequencies: Iterable[tuple[str, int]]):
         counts: Counter[str] = Counter()
-        total = 0
-        for name in names:
-            counts.update(set(name_tokens(name)))
-            total += 1
-        self._idf = {w: math.log((total + 1) / (c + 1)) + 1 for w, c in counts.items()}
+        for word, count in frequencies:
+            for token in name_tokens(word):
+                counts[token] += count
+        self._idf = {w: math.log((total + 1) / (min(c, total) + 1)) + 1
+                     for w, c in counts.items()}
         self._unseen = math.log(total + 1) + 1
+
+    @classmethod
+    def of_names(cls, names: list[str]) -> Weights:
+        """From a list of names (tests, small sets)."""
+        counts: Counter[str] = Counter()
+        for name in names:
+            counts.update(set(noms.cle_comparaison(name).split()))
+        return cls(len(names), counts.items())
 
     def __call__(self, word: str) -> float:
         weight = self._idf.get(word, self._unseen)

@@ -225,44 +225,61 @@ def candidates(connection: Connection, source: str, distance_m: float) -> list[C
 
 
 def _name_weights(connection: Connection) -> cles.Weights:
-    return cles.Weights(connection.scalars(text(
-        "SELECT nom FROM offre WHERE statut <> 'retiree'")))
+    """Word frequencies over the offers' names, counted in SQL (national: ~0.6 s)."""
+    total = connection.execute(text(
+        "SELECT count(*) FROM offre WHERE statut <> 'retiree'")).scalar_one()
+    return cles.Weights(total, connection.execute(text("""
+        SELECT w, count(*) FROM offre o,
+             regexp_split_to_table(lower(unaccent(o.nom)), '[^a-z0-9]+') AS w
+        WHERE o.statut <> 'retiree' AND w <> '' GROUP BY w
+    """)).tuples())
 
 
 def _decide(pairs: list[Candidat], weights, thresholds: Thresholds
             ) -> tuple[list[dict], list[dict]]:
     """Score every pair; each record joins its best offer at or above the threshold when no
     other offer comes as close (then both are near misses for a person to settle), and an
-    offer takes at most one record; the other close pairs are near misses."""
+    offer takes at most one record; the other close pairs are near misses, except offers of
+    another kind of service (never the same)."""
     by_record: dict[str, list[tuple[Ressemblance, int]]] = {}
     for pair in pairs:
         found = compare(pair.record, pair.offer, distance_m=pair.distance_m,
                         same_commune=pair.same_commune, weights=weights)
         by_record.setdefault(pair.cle, []).append((found, pair.offre))
-    best: list[tuple[float, str, int, Ressemblance]] = []
+    best: list[tuple[str, int, Ressemblance]] = []
     near: list[dict] = []
+
+    def near_miss(cle: str, offre: int, found: Ressemblance, why: str) -> None:
+        near.append({"cle": cle, "offre": offre, "score": found.score,
+                     "raison": f"rapprochement manqué : {found.raison()} ({why})"})
+
     for cle, scored in by_record.items():
         scored.sort(key=lambda item: -item[0].score)
         mergeable = [(r, o) for r, o in scored if r.score >= thresholds.fusion and r.fusionnable]
-        ambiguous = len(mergeable) > 1 and mergeable[0][0].score - mergeable[1][0].score < AMBIGUITY
+        ambiguous = len(mergeable) > 1 and (
+            mergeable[0][0].score - mergeable[1][0].score < AMBIGUITY)
         if mergeable and not ambiguous:
-            found, offre = mergeable[0]
-            best.append((found.score, cle, offre, found))
-            scored = [item for item in scored if item[1] != offre]
+            best.append((cle, mergeable[0][1], mergeable[0][0]))
         for found, offre in scored:
-            if found.score >= thresholds.quasi:
-                why = ("deux offres aussi proches, à départager" if ambiguous
-                       and found.score >= thresholds.fusion else
-                       f"sous le seuil {thresholds.fusion:.2f}")
-                near.append({"cle": cle, "offre": offre, "score": found.score,
-                             "raison": f"rapprochement manqué : {found.raison()} ({why})"})
+            if (mergeable and not ambiguous and offre == mergeable[0][1]) or not found.proposable \
+                    or found.score < thresholds.quasi:
+                continue
+            if ambiguous and found.fusionnable and found.score >= thresholds.fusion:
+                why = "deux offres aussi proches, à départager"
+            elif found.score >= thresholds.fusion:
+                why = "preuves insuffisantes pour fusionner"
+            else:
+                why = f"sous le seuil {thresholds.fusion:.2f}"
+            near_miss(cle, offre, found, why)
     taken: set[int] = set()
     fuzzy = []
-    for value, cle, offre, found in sorted(best, key=lambda item: -item[0]):
-        if offre not in taken:
-            taken.add(offre)
-            fuzzy.append({"cle": cle, "offre": offre, "score": value,
-                          "raison": f"noms et lieux proches : {found.raison()}"})
+    for cle, offre, found in sorted(best, key=lambda item: -item[2].score):
+        if offre in taken:
+            near_miss(cle, offre, found, "offre déjà rejointe par une autre ligne de ce fichier")
+            continue
+        taken.add(offre)
+        fuzzy.append({"cle": cle, "offre": offre, "score": found.score,
+                      "raison": f"noms et lieux proches : {found.raison()}"})
     return fuzzy, near
 
 

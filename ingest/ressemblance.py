@@ -45,11 +45,13 @@ class Fiche:
 
 @dataclass(frozen=True)
 class Ressemblance:
-    """The score, the name's part of it, whether the evidence allows a merge, and why."""
+    """The score, the name's part of it, whether the evidence allows a merge or is worth a
+    person's look (never for two kinds of service), and why."""
 
     score: float
     nom: float
     fusionnable: bool
+    proposable: bool
     preuves: tuple[str, ...]
 
     def raison(self) -> str:
@@ -147,7 +149,8 @@ def compare(record: Fiche, offer: Fiche, *, distance_m: float | None, same_commu
     if not mergeable:
         proofs.append(f"noms trop différents pour fusionner (< {NAME_MIN:.2f})")
     kinds_r, kinds_o = cles.kinds(tokens_r), cles.kinds(tokens_o)
-    if kinds_r and kinds_o and not kinds_r & kinds_o:
+    other_kind = bool(kinds_r and kinds_o and not kinds_r & kinds_o)
+    if other_kind:
         mergeable = False
         proofs.append(f"autres types de service ({' '.join(sorted(kinds_r))} / "
                       f"{' '.join(sorted(kinds_o))})")
@@ -159,4 +162,4 @@ def compare(record: Fiche, offer: Fiche, *, distance_m: float | None, same_commu
                       "téléphone ou moins de 60 m")
     # Rounded as shown: the reason read by a person and the decision agree.
     return Ressemblance(round(max(0.0, min(1.0, total)), 2), round(name, 2), mergeable,
-                        tuple(proofs))
+                        not other_kind, tuple(proofs))

@@ -133,7 +133,7 @@ def test_a_vaccinating_pharmacy_is_one_offer_whatever_the_order(ingest_engine, t
 
 
 def test_similarity_score_reads_like_its_reason():
-    weights = cles.Weights(["PHARMACIE DE L'EGLISE", "PHARMACIE DU CENTRE", "CENTRE DE SANTE"])
+    weights = cles.Weights.of_names(["PHARMACIE DE L'EGLISE", "PHARMACIE DU CENTRE", "CENTRE DE SANTE"])
     same = compare(Fiche("SELARL PHARMACIE DE L'EGLISE", "2 rue Haute", frozenset(), None),
                    Fiche("Pharmacie de l'Église", "2 RUE HAUTE", frozenset(), None),
                    distance_m=20, same_commune=True, weights=weights)
