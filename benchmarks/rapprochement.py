@@ -37,9 +37,8 @@ from sqlalchemy import Connection, text
 from cartographie.db import database_url, make_engine
 from cartographie.geocodage import GeocodeurLocal
 from cartographie.settings import get_settings
-from ingest import cles
+from ingest import cles, publish
 from ingest import contributions as ars
-from ingest import publish
 from ingest.runner import RunReport, stage
 
 COLUMNS = ["identifiant", "nom", "cartes", "adresse", "code_postal", "code_commune",
@@ -266,8 +265,9 @@ def write_csv(cases: list[Case], path: Path) -> None:
 def retire_twins(connection: Connection, cases: list[Case]) -> None:
     retired = [c.retire for c in cases if c.retire]
     if retired:
-        connection.execute(text("UPDATE offre SET statut = 'retiree', retiree_le = now() WHERE id = ANY(:ids)"),
-                           {"ids": retired})
+        connection.execute(text("""
+            UPDATE offre SET statut = 'retiree', retiree_le = now() WHERE id = ANY(:ids)
+        """), {"ids": retired})
 
 
 def import_answers(connection: Connection, region: str, cases: list[Case],

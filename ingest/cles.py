@@ -41,7 +41,7 @@ ACRONYMS = {
     "dept": "departemental", "intercom": "intercommunal", "univ": "universitaire",
 }
 STOP_WORDS = frozenset({"de", "du", "des", "la", "le", "les", "l", "d", "et", "en", "a", "au",
-                        "aux", "pour", "sur", "sous", "par", "chez", "lès", "les", "lez"})
+                        "aux", "pour", "sur", "sous", "par", "chez", "lès", "lez"})
 # Words that say what kind of organisation, not which one: they weigh little in a name.
 GENERIC_WORDS = frozenset({
     "association", "centre", "pharmacie", "laboratoire", "laboratoires", "maison", "sante",

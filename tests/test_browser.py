@@ -223,8 +223,8 @@ def test_ars_editor_settles_a_near_miss_and_the_next_check_reuses_it(page, setti
         national = national_offer(connection, settings, "Centre de vaccination Quai Kléber",
                                   7.7450, 48.5830)
     # The same name placed 356 m north (a street-level position): close, not enough alone.
-    content = ("identifiant;nom;cartes;latitude;longitude\n"
-               "k1;CTRE DE VACCINATION QUAI KLEBER;vaccination-adulte;48.5862;7.7450\n").encode()
+    content = (b"identifiant;nom;cartes;latitude;longitude\n"
+               b"k1;CTRE DE VACCINATION QUAI KLEBER;vaccination-adulte;48.5862;7.7450\n")
     upload = {"name": "offres.csv", "mimeType": "text/csv", "buffer": content}
     with running(create_app(settings, engine=ingest_engine)) as url:
         page.goto(f"{url}/ars/connexion")

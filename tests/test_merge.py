@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from ingest import cles, merge
-from ingest.ressemblance import Fiche, compare
 from ingest.catalog import ingest
+from ingest.ressemblance import Fiche, compare
 from tests.synthetic_ror import build
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -133,7 +133,8 @@ def test_a_vaccinating_pharmacy_is_one_offer_whatever_the_order(ingest_engine, t
 
 
 def test_similarity_score_reads_like_its_reason():
-    weights = cles.Weights.of_names(["PHARMACIE DE L'EGLISE", "PHARMACIE DU CENTRE", "CENTRE DE SANTE"])
+    weights = cles.Weights.of_names(["PHARMACIE DE L'EGLISE", "PHARMACIE DU CENTRE",
+                                     "CENTRE DE SANTE"])
     same = compare(Fiche("SELARL PHARMACIE DE L'EGLISE", "2 rue Haute", frozenset(), None),
                    Fiche("Pharmacie de l'Église", "2 RUE HAUTE", frozenset(), None),
                    distance_m=20, same_commune=True, weights=weights)

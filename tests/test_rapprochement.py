@@ -25,8 +25,9 @@ def test_keys_fold_case_accents_quotes_and_abbreviations():
 
 
 def test_generic_and_legal_words_do_not_decide():
-    weights = cles.Weights.of_names(["PHARMACIE DU CENTRE", "PHARMACIE DE LA GARE", "PHARMACIE BETZ",
-                            "SELARL PHARMACIE DES AJOTS", "CENTRE DE SANTE"])
+    weights = cles.Weights.of_names(["PHARMACIE DU CENTRE", "PHARMACIE DE LA GARE",
+                                     "PHARMACIE BETZ", "SELARL PHARMACIE DES AJOTS",
+                                     "CENTRE DE SANTE"])
     tokens = cles.name_tokens
     assert name_similarity(tokens("Pharmacie du Centre"), tokens("PHARMACIE DE LA GARE"),
                            weights, frozenset()) < 0.5
