@@ -53,6 +53,7 @@ RUN_STATUTS = ("en_cours", "reussi", "echoue")
 ROLES = ("admin", "ars_editeur", "ars_moderateur")
 RAISONS_JEU = ("regle", "manuel")
 DECISIONS_FUSION = ("fusion", "quasi")
+DECISIONS_RAPPROCHEMENT = ("confirme", "rejete")
 
 
 def one_of(column: str, values: tuple[str, ...]) -> str:
@@ -525,6 +526,25 @@ class DecisionFusion(Base):
     raison: Mapped[str] = mapped_column(Text)
     le: Mapped[dt.datetime] = now_column()
     __table_args__ = (CheckConstraint(one_of("decision", DECISIONS_FUSION), name="decision"),)
+
+
+class RapprochementDecision(Base):
+    """A near miss settled by a person (« c'est l'offre N » or not), reused by later merges."""
+
+    __tablename__ = "rapprochement_decision"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    cle: Mapped[str] = mapped_column(Text)
+    offre_id: Mapped[int] = mapped_column(ForeignKey("offre.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(Text)
+    code_region: Mapped[str | None] = mapped_column(Text)
+    utilisateur_id: Mapped[int | None] = mapped_column(
+        ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    le: Mapped[dt.datetime] = now_column()
+    __table_args__ = (
+        CheckConstraint(one_of("decision", DECISIONS_RAPPROCHEMENT), name="decision"),
+        UniqueConstraint("source", "cle", "offre_id"),
+    )
 
 
 # -- accounts and audit ------------------------------------------------------------------

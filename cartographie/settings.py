@@ -47,7 +47,7 @@ class Settings(BaseSettings):
         description="Compte système non privilégié qui fait tourner PostgreSQL quand on est root.",
     )
     fusion_distance_m: float = Field(
-        default=150.0, description="Distance au-delà de laquelle deux lieux ne sont pas comparés."
+        default=400.0, description="Distance au-delà de laquelle deux lieux ne sont pas comparés."
     )
     fusion_seuil: float = Field(
         default=0.85, description="Score (0–1) à partir duquel deux offres sont fusionnées."

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from cartographie import contributions, jeux
+from cartographie import audit, contributions, jeux
 from cartographie.comptes import Compte
 from cartographie.geocodage import Geocodeur, GeocodeurGeoplateformeLot, geocode_many
 from cartographie.settings import Settings, get_settings
@@ -508,6 +508,16 @@ def to_items(lignes: list[Ligne], code_region: str) -> list[Record | Rejection]:
 
 
 @dataclass
+class Ressemblance:
+    """A near miss: the row « ressemble à l'offre N », with the score and the evidence."""
+
+    offre_id: int
+    nom: str
+    score: float
+    raison: str
+
+
+@dataclass
 class LigneRapport:
     ligne: int | None
     resultat: str  # creee, mise_a_jour, inchangee, doublon, erreur
@@ -515,6 +525,8 @@ class LigneRapport:
     precision_geo: str | None = None
     erreurs: list[str] = field(default_factory=list)
     avertissements: list[str] = field(default_factory=list)
+    cle: str | None = None
+    ressemblances: list[Ressemblance] = field(default_factory=list)
 
 
 @dataclass
@@ -578,9 +590,12 @@ def _report(connection: Connection, run_id: int, dry_run: bool, code_region: str
                n.lieu_garde,
                (SELECT d.raison FROM decision_fusion d WHERE d.run_id = :run
                   AND d.cle = s.cle AND d.decision = 'fusion' LIMIT 1) AS fusion_raison,
-               ARRAY(SELECT 'ressemble à l''offre ' || d.offre_id || ' : ' || d.raison
-                     FROM decision_fusion d WHERE d.run_id = :run AND d.cle = s.cle
-                       AND d.decision = 'quasi' ORDER BY d.score DESC) AS quasi
+               s.cle,
+               (SELECT jsonb_agg(jsonb_build_object('offre_id', d.offre_id, 'nom', q.nom,
+                                                    'score', d.score, 'raison', d.raison)
+                                 ORDER BY d.score DESC)
+                FROM decision_fusion d JOIN offre q ON q.id = d.offre_id
+                WHERE d.run_id = :run AND d.cle = s.cle AND d.decision = 'quasi') AS quasi
         FROM staging s
         LEFT JOIN nouvelles_valeurs n ON n.cle = s.cle
         LEFT JOIN changed c ON c.cle = s.cle
@@ -590,7 +605,9 @@ def _report(connection: Connection, run_id: int, dry_run: bool, code_region: str
     rapport = Rapport(dry_run=dry_run, code_region=code_region,
                       run_id=None if dry_run else run_id)
     for row in rows:
-        warnings = list(avertissements.get(row["ligne"], [])) + list(row["quasi"] or [])
+        near = [Ressemblance(**item) for item in row["quasi"] or []]
+        warnings = list(avertissements.get(row["ligne"], [])) + [
+            f"ressemble à l'offre {r.offre_id} « {r.nom} » : {r.raison}" for r in near]
         if row["lieu_garde"]:
             warnings.append(row["lieu_garde"])
         if not row["changee"]:
@@ -606,7 +623,7 @@ def _report(connection: Connection, run_id: int, dry_run: bool, code_region: str
             resultat = "creee"
         offer_id = None if dry_run and resultat == "creee" else row["offre_id"]
         rapport.lignes.append(LigneRapport(row["ligne"], resultat, offer_id,
-                                           row["precision_geo"], [], warnings))
+                                           row["precision_geo"], [], warnings, row["cle"], near))
     for ligne, raison in connection.execute(text("SELECT ligne, raison FROM staging_rejet")):
         rapport.lignes.append(LigneRapport(ligne, "erreur", erreurs=raison.split(" ; ")))
     rapport.lignes.sort(key=lambda item: (item.ligne is None, item.ligne or 0))
@@ -617,6 +634,40 @@ def _report(connection: Connection, run_id: int, dry_run: bool, code_region: str
         setattr(rapport, key, getattr(rapport, key) + 1)
         rapport.avertissements += len(item.avertissements)
     return rapport
+
+
+def decide_near_miss(connection: Connection, compte: Compte, code_region: str, cle: str,
+                     offre_id: int, decision: str, adresse_ip: str | None = None) -> str:
+    """Keep an editor's answer to « ressemble à l'offre N » for the next imports of the row.
+
+    « confirme »: the row is that offer (merged on the next import); « rejete »: it is not
+    (never proposed again). Only a row of the editor's région and an offer of that région:
+    a confirmation never links to another région's offer. Returns the French message.
+    """
+    if decision not in ("confirme", "rejete"):
+        raise contributions.Refus(422, "Décision inconnue : « confirme » ou « rejete ».")
+    if not cle.startswith(f"{code_region}:"):
+        raise contributions.Refus(403, f"Cette ligne n'est pas un import de la région "
+                                       f"{code_region}.")
+    offre = contributions.target(connection, offre_id, lock=False)
+    if offre.code_region != code_region:
+        raise contributions.Refus(403, f"L'offre {offre_id} est hors de la région "
+                                       f"{code_region} : elle ne peut pas être rattachée.")
+    connection.execute(text("""
+        INSERT INTO rapprochement_decision (source, cle, offre_id, decision, code_region,
+                                            utilisateur_id)
+        VALUES (:source, :cle, :offre, :decision, :region, :user)
+        ON CONFLICT (source, cle, offre_id) DO UPDATE SET decision = excluded.decision,
+            utilisateur_id = excluded.utilisateur_id, le = now()
+    """), {"source": SOURCE, "cle": cle, "offre": offre_id, "decision": decision,
+           "region": code_region, "user": compte.id})
+    audit.record(connection, compte, f"rapprochement_{decision}", "offre", offre_id,
+                 code_region, apres={"cle": cle, "decision": decision}, adresse_ip=adresse_ip)
+    if decision == "confirme":
+        return (f"C'est l'offre {offre_id} « {offre.nom} » : la ligne la rejoindra au prochain "
+                "import (vérifiez de nouveau le fichier).")
+    return (f"Ce n'est pas l'offre {offre_id} « {offre.nom} » : elle ne sera plus proposée "
+            "pour cette ligne.")
 
 
 def _audit(connection: Connection, run_id: int, compte: Compte | None, action: str,

@@ -21,18 +21,15 @@ decision is stored in ``decision_fusion`` with its score and reason.
 from __future__ import annotations
 
 import csv
-import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from rapidfuzz import fuzz
 from sqlalchemy import Connection, text
 
-LEGAL_FORMS = re.compile(
-    r"\b(SELARL|SELAS|SELAFA|SARL|SAS|SASU|SNC|EURL|SCP|SCM|SA|SISA|ASSOCIATION|ASSO)\b"
-)
-NAME_WEIGHT, ADDRESS_WEIGHT, DISTANCE_WEIGHT = 0.65, 0.2, 0.15
+from ingest import cles
+from ingest.ressemblance import Fiche, Ressemblance, compare, phones
+
+AMBIGUITY = 0.05  # two offers scoring this close: a person decides
 
 
 @dataclass(frozen=True)
@@ -40,27 +37,6 @@ class Thresholds:
     distance_m: float
     fusion: float
     quasi: float
-
-
-def normalised(name: str | None) -> str:
-    """« SELARL Pharmacie de l'Église » → « PHARMACIE DE L EGLISE »: what names share."""
-    text_value = unicodedata.normalize("NFD", (name or "").upper())
-    text_value = "".join(c for c in text_value if unicodedata.category(c) != "Mn")
-    text_value = LEGAL_FORMS.sub(" ", re.sub(r"[^A-Z0-9 ]+", " ", text_value))
-    return " ".join(text_value.split())
-
-
-def score(name_a: str, name_b: str, address_a: str | None, address_b: str | None,
-          distance_m: float, max_distance_m: float) -> tuple[float, str]:
-    """Similarity of two offers (0–1) and the reason, in French, for the log."""
-    name = fuzz.token_set_ratio(normalised(name_a), normalised(name_b)) / 100
-    address = (fuzz.token_set_ratio(normalised(address_a), normalised(address_b)) / 100
-               if address_a and address_b else 0.5)
-    closeness = max(0.0, 1 - distance_m / max_distance_m)
-    total = NAME_WEIGHT * name + ADDRESS_WEIGHT * address + DISTANCE_WEIGHT * closeness
-    reason = (f"nom {name:.2f}, adresse {address:.2f}, distance {distance_m:.0f} m "
-              f"→ score {total:.2f}")
-    return round(total, 4), reason
 
 
 def _load_equivalences(connection: Connection, path: Path) -> None:
@@ -139,43 +115,9 @@ def attach(connection: Connection, source: str, run_id: int, equivalences: Path,
         SELECT :run, :source, cle, offre, 'fusion', 1.0, 'même SIRET ' || siret FROM merged
     """), params).rowcount
 
-    candidates = connection.execute(text("""
-        SELECT n.cle, o.id, n.nom, o.nom, n.adresse, o.adresse,
-               ST_Distance(n.geom::geography, o.geom::geography) AS distance
-        FROM nouvelles_valeurs n
-        JOIN offre o ON ST_DWithin(o.geom, n.geom, :degrees)
-             AND ST_DWithin(o.geom::geography, n.geom::geography, :meters)
-        LEFT JOIN structure sn ON sn.id = n.structure_id
-        LEFT JOIN structure so ON so.id = o.structure_id
-        WHERE n.offre_existante IS NULL AND NOT n.fusion AND n.geom IS NOT NULL
-          AND o.statut <> 'retiree'
-          AND (CAST(:region AS text) IS NULL OR o.code_region = :region)
-          -- two FINESS establishments are never one; within one establishment the strong
-          -- keys have decided (a CJC is not the CSAPA that hosts it)
-          AND NOT (sn.finess_et IS NOT NULL AND so.finess_et IS NOT NULL)
-          AND NOT EXISTS (SELECT 1 FROM nouvelles_valeurs m WHERE m.fusion AND m.offre_id = o.id)
-          AND NOT EXISTS (SELECT 1 FROM offre_source os
-                          WHERE os.offre_id = o.id AND os.source = :source AND os.actif)
-    """), {**params, "meters": thresholds.distance_m,
-           "degrees": thresholds.distance_m / 50_000}).all()
-    best: dict[str, tuple[float, int, str]] = {}
-    near: list[dict] = []
-    for cle, offre, name_n, name_o, address_n, address_o, distance in candidates:
-        value, reason = score(name_n, name_o, address_n, address_o, distance,
-                              thresholds.distance_m)
-        if value >= thresholds.fusion and value > best.get(cle, (0.0, 0, ""))[0]:
-            best[cle] = (value, offre, reason)
-        elif thresholds.quasi <= value < thresholds.fusion:
-            near.append({"cle": cle, "offre": offre, "score": value,
-                         "raison": f"rapprochement manqué : {reason} < seuil "
-                                   f"{thresholds.fusion:.2f}"})
-    taken: set[int] = set()
-    fuzzy = []
-    for cle, (value, offre, reason) in sorted(best.items(), key=lambda item: -item[1][0]):
-        if offre not in taken:
-            taken.add(offre)
-            fuzzy.append({"cle": cle, "offre": offre, "score": value,
-                          "raison": f"noms et lieux proches : {reason}"})
+    strong += _confirmed(connection, params)
+    pairs = candidates(connection, source, thresholds.distance_m, region)
+    fuzzy, near = _decide(pairs, _name_weights(connection) if pairs else None, thresholds)
     if fuzzy:
         connection.execute(text("""
             UPDATE nouvelles_valeurs SET offre_id = :offre, fusion = true WHERE cle = :cle
@@ -188,6 +130,167 @@ def attach(connection: Connection, source: str, run_id: int, equivalences: Path,
             VALUES (:run, :source, :cle, :offre, :decision, :score, :raison)
         """), [{**params, **r} for r in rows])
     return {"fusions": strong + len(fuzzy), "quasi": len(near)}
+
+
+def _confirmed(connection: Connection, params: dict) -> int:
+    """Records a person already said are an offer (« c'est l'offre N »): merged again."""
+    return connection.execute(text("""
+        WITH confirmed AS (
+            SELECT DISTINCT ON (n.cle) n.cle, d.offre_id AS offre, d.le
+            FROM nouvelles_valeurs n
+            JOIN rapprochement_decision d ON d.source = :source AND d.cle = n.cle
+                 AND d.decision = 'confirme'
+            JOIN offre o ON o.id = d.offre_id AND o.statut <> 'retiree'
+            WHERE n.offre_existante IS NULL AND NOT n.fusion
+              AND (CAST(:region AS text) IS NULL OR o.code_region = :region)
+              AND NOT EXISTS (SELECT 1 FROM offre_source os
+                              WHERE os.offre_id = o.id AND os.source = :source AND os.actif)
+              AND NOT EXISTS (SELECT 1 FROM nouvelles_valeurs m
+                              WHERE m.fusion AND m.offre_id = o.id)
+            ORDER BY n.cle, d.le DESC),
+        merged AS (
+            UPDATE nouvelles_valeurs n SET offre_id = c.offre, fusion = true
+            FROM confirmed c WHERE n.cle = c.cle
+            RETURNING n.cle, c.offre, c.le)
+        INSERT INTO decision_fusion (run_id, source, cle, offre_id, decision, score, raison)
+        SELECT :run, :source, cle, offre, 'fusion', 1.0,
+               'rapprochement confirmé par l''ARS le ' || to_char(le, 'DD/MM/YYYY')
+        FROM merged
+    """), params).rowcount
+
+
+@dataclass(frozen=True)
+class Candidat:
+    """A staged record and an existing offer it could be, with what is compared of each."""
+
+    cle: str
+    offre: int
+    record: Fiche
+    offer: Fiche
+    distance_m: float | None
+    same_commune: bool
+
+
+def candidates(connection: Connection, source: str, distance_m: float,
+               region: str | None = None) -> list[Candidat]:
+    """The offers each unlinked record could be: those within ``distance_m`` of a placed
+    record; for a record placed at its commune only, the offers of that commune and of its
+    neighbours; anywhere in the département, the offers with the same phone number.
+
+    Never: two FINESS establishments, an offer already taken in this run or holding a record
+    of this source, a pair a person rejected, an offer outside ``region`` (a contribution).
+    """
+    rows = connection.execute(text("""
+        WITH records AS (
+            SELECT n.cle, n.geom, n.precision_geo, n.code_commune, n.code_departement,
+                   n.contacts
+            FROM nouvelles_valeurs n
+            WHERE n.offre_existante IS NULL AND NOT n.fusion AND n.geom IS NOT NULL),
+        pairs AS (
+            SELECT r.cle, o.id AS offre FROM records r
+            JOIN offre o ON r.precision_geo <> 'commune' AND ST_DWithin(o.geom, r.geom, :degrees)
+                 AND ST_DWithin(o.geom::geography, r.geom::geography, :meters)
+            UNION
+            SELECT r.cle, o.id FROM records r
+            JOIN commune k ON r.precision_geo = 'commune' AND k.code = r.code_commune
+            JOIN commune v ON v.code = k.code OR ST_Intersects(v.geom, k.geom)
+            JOIN offre o ON o.code_commune = v.code
+            UNION
+            SELECT r.cle, o.id FROM records r
+            CROSS JOIN LATERAL jsonb_array_elements(r.contacts) c
+            JOIN offre o ON o.code_departement = r.code_departement
+                 AND o.contacts @> jsonb_build_array(jsonb_build_object(
+                         'type', 'telephone', 'valeur', c->>'valeur'))
+            WHERE c->>'type' = 'telephone')
+        SELECT p.cle, o.id AS offre, n.nom AS nom_n, o.nom AS nom_o, n.adresse AS adresse_n,
+               o.adresse AS adresse_o, n.contacts AS contacts_n, o.contacts AS contacts_o,
+               kn.nom AS commune_n, ko.nom AS commune_o,
+               o.code_commune IS NOT DISTINCT FROM n.code_commune AS same_commune,
+               CASE WHEN 'commune' IN (n.precision_geo, o.precision_geo) THEN NULL
+                    ELSE ST_Distance(n.geom::geography, o.geom::geography) END AS distance
+        FROM pairs p
+        JOIN nouvelles_valeurs n ON n.cle = p.cle
+        JOIN offre o ON o.id = p.offre
+        LEFT JOIN structure sn ON sn.id = n.structure_id
+        LEFT JOIN structure so ON so.id = o.structure_id
+        LEFT JOIN commune kn ON kn.code = n.code_commune
+        LEFT JOIN commune ko ON ko.code = o.code_commune
+        WHERE o.statut <> 'retiree'
+          AND (CAST(:region AS text) IS NULL OR o.code_region = :region)
+          -- two FINESS establishments are never one; within one establishment the strong
+          -- keys have decided (a CJC is not the CSAPA that hosts it)
+          AND NOT (sn.finess_et IS NOT NULL AND so.finess_et IS NOT NULL)
+          AND NOT EXISTS (SELECT 1 FROM nouvelles_valeurs m WHERE m.fusion AND m.offre_id = o.id)
+          AND NOT EXISTS (SELECT 1 FROM offre_source os
+                          WHERE os.offre_id = o.id AND os.source = :source AND os.actif)
+          AND NOT EXISTS (SELECT 1 FROM rapprochement_decision d
+                          WHERE d.source = :source AND d.cle = p.cle AND d.offre_id = o.id
+                            AND d.decision = 'rejete')
+    """), {"source": source, "region": region, "meters": distance_m,
+           "degrees": distance_m / 50_000}).mappings()
+    return [Candidat(r["cle"], r["offre"],
+                     Fiche(r["nom_n"], r["adresse_n"], phones(r["contacts_n"]), r["commune_n"]),
+                     Fiche(r["nom_o"], r["adresse_o"], phones(r["contacts_o"]), r["commune_o"]),
+                     r["distance"], r["same_commune"]) for r in rows]
+
+
+def _name_weights(connection: Connection) -> cles.Weights:
+    """Word frequencies over the offers' names, counted in SQL (national: ~0.6 s)."""
+    total = connection.execute(text(
+        "SELECT count(*) FROM offre WHERE statut <> 'retiree'")).scalar_one()
+    return cles.Weights(total, connection.execute(text("""
+        SELECT w, count(*) FROM offre o,
+             regexp_split_to_table(lower(unaccent(o.nom)), '[^a-z0-9]+') AS w
+        WHERE o.statut <> 'retiree' AND w <> '' GROUP BY w
+    """)).tuples())
+
+
+def _decide(pairs: list[Candidat], weights, thresholds: Thresholds
+            ) -> tuple[list[dict], list[dict]]:
+    """Score every pair; each record joins its best offer at or above the threshold when no
+    other offer comes as close (then both are near misses for a person to settle), and an
+    offer takes at most one record; the other close pairs are near misses, except offers of
+    another kind of service (never the same)."""
+    by_record: dict[str, list[tuple[Ressemblance, int]]] = {}
+    for pair in pairs:
+        found = compare(pair.record, pair.offer, distance_m=pair.distance_m,
+                        same_commune=pair.same_commune, weights=weights)
+        by_record.setdefault(pair.cle, []).append((found, pair.offre))
+    best: list[tuple[str, int, Ressemblance]] = []
+    near: list[dict] = []
+
+    def near_miss(cle: str, offre: int, found: Ressemblance, why: str) -> None:
+        near.append({"cle": cle, "offre": offre, "score": found.score,
+                     "raison": f"rapprochement manqué : {found.raison()} ({why})"})
+
+    for cle, scored in by_record.items():
+        scored.sort(key=lambda item: -item[0].score)
+        mergeable = [(r, o) for r, o in scored if r.score >= thresholds.fusion and r.fusionnable]
+        ambiguous = len(mergeable) > 1 and (
+            mergeable[0][0].score - mergeable[1][0].score < AMBIGUITY)
+        if mergeable and not ambiguous:
+            best.append((cle, mergeable[0][1], mergeable[0][0]))
+        for found, offre in scored:
+            if (mergeable and not ambiguous and offre == mergeable[0][1]) or not found.proposable \
+                    or found.score < thresholds.quasi:
+                continue
+            if ambiguous and found.fusionnable and found.score >= thresholds.fusion:
+                why = "deux offres aussi proches, à départager"
+            elif found.score >= thresholds.fusion:
+                why = "preuves insuffisantes pour fusionner"
+            else:
+                why = f"sous le seuil {thresholds.fusion:.2f}"
+            near_miss(cle, offre, found, why)
+    taken: set[int] = set()
+    fuzzy = []
+    for cle, offre, found in sorted(best, key=lambda item: -item[2].score):
+        if offre in taken:
+            near_miss(cle, offre, found, "offre déjà rejointe par une autre ligne de ce fichier")
+            continue
+        taken.add(offre)
+        fuzzy.append({"cle": cle, "offre": offre, "score": found.score,
+                      "raison": f"noms et lieux proches : {found.raison()}"})
+    return fuzzy, near
 
 
 def explain(connection: Connection, offer_id: int) -> dict[str, list[tuple]]:

@@ -211,3 +211,47 @@ def test_ars_editor_logs_in_creates_an_offer_and_sees_it_as_a_draft(page, settin
     with ingest_engine.connect() as connection:
         assert connection.execute(text("SELECT statut, origine FROM offre WHERE id = :id"),
                                   {"id": int(offer_id)}).one() == ("brouillon", "ars")
+
+
+def test_ars_editor_settles_a_near_miss_and_the_next_check_reuses_it(page, settings,
+                                                                      ingest_engine):
+    from tests.test_pages_ars import national_offer
+
+    with ingest_engine.begin() as connection:
+        connection.execute(text("TRUNCATE audit, utilisateur RESTART IDENTITY CASCADE"))
+        token = comptes.add_user(connection, "navigateur-rapprochement", "ars_editeur", "44")
+        national = national_offer(connection, settings, "Centre de vaccination Quai Kléber",
+                                  7.7450, 48.5830)
+    # The same name placed 356 m north (a street-level position): close, not enough alone.
+    content = (b"identifiant;nom;cartes;latitude;longitude\n"
+               b"k1;CTRE DE VACCINATION QUAI KLEBER;vaccination-adulte;48.5862;7.7450\n")
+    upload = {"name": "offres.csv", "mimeType": "text/csv", "buffer": content}
+    with running(create_app(settings, engine=ingest_engine)) as url:
+        page.goto(f"{url}/ars/connexion")
+        page.fill("#jeton", token)
+        page.click("form[action='/ars/connexion'] button[type=submit]")
+        page.wait_for_url(f"{url}/ars")
+        page.goto(f"{url}/ars/import")
+        page.set_input_files("#fichier", upload)
+        page.click("button[value=verifier]")
+        near = page.locator(f"#rapport-lignes tr[data-resultat=creee] "
+                            f"form.ressemblance[data-offre='{national}']")
+        near.wait_for()
+        assert "à 356 m → score 0.75" in near.inner_text()
+        page.screenshot(path=artifact("espace-ars-ressemblance.png"), full_page=True)
+        near.locator("button[value=confirme]").click()
+        page.wait_for_selector("#decision-rapprochement")
+        assert f"C'est l'offre {national}" in page.inner_text("#decision-rapprochement")
+        page.set_input_files("#fichier", upload)
+        page.click("button[value=verifier]")
+        line = page.locator("#rapport-lignes tr[data-ligne='2']")
+        line.wait_for()
+        assert line.get_attribute("data-resultat") == "doublon"
+        assert "rapprochement confirmé par l'ARS" in line.inner_text()
+    with ingest_engine.connect() as connection:
+        assert connection.execute(text("""
+            SELECT decision FROM rapprochement_decision WHERE offre_id = :id
+        """), {"id": national}).scalar_one() == "confirme"
+        assert connection.execute(text("""
+            SELECT count(*) FROM audit WHERE action = 'rapprochement_confirme'
+        """)).scalar_one() == 1

@@ -148,12 +148,15 @@ def test_ars_grand_est_imports_500_rows_moderates_and_survives_national_reingest
     summary = {k: report[k] for k in ("lues", "creees", "mises_a_jour", "inchangees",
                                        "doublons", "erreurs", "avertissements")}
     assert summary == {"lues": 500, "creees": 450, "mises_a_jour": 0, "inchangees": 0,
-                       "doublons": 30, "erreurs": 20, "avertissements": 32}
-    # Besides the 30 duplicates, the merge engine flags two near misses worth a look
-    # (real neighbours of two duplicated vaccination sites, scores 0.76 and 0.68).
+                       "doublons": 30, "erreurs": 20, "avertissements": 33}
+    # Besides the 30 duplicates, the merge engine flags three near misses worth a look: the
+    # maisons de santé at the address of three duplicated vaccination sites (same address,
+    # names too different to merge).
     near_misses = [w for line in report["lignes"] for w in line["avertissements"][1:]]
-    assert len(near_misses) == 2 and all(w.startswith("ressemble à l'offre ")
-                                         for w in near_misses)
+    assert len(near_misses) == 3 and all(w.startswith("ressemble à l'offre ")
+                                         and "même adresse" in w for w in near_misses)
+    assert all(line["ressemblances"] for line in report["lignes"]
+               if len(line["avertissements"]) > 1)
     errors = {line["ligne"]: " ; ".join(line["erreurs"]) for line in report["lignes"]
               if line["resultat"] == "erreur"}
     assert set(errors) == set(bad)

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from ingest import merge
+from ingest import cles, merge
 from ingest.catalog import ingest
+from ingest.ressemblance import Fiche, compare
 from tests.synthetic_ror import build
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -132,11 +133,17 @@ def test_a_vaccinating_pharmacy_is_one_offer_whatever_the_order(ingest_engine, t
 
 
 def test_similarity_score_reads_like_its_reason():
-    value, reason = merge.score("SELARL PHARMACIE DE L'EGLISE", "Pharmacie de l'Église",
-                                "2 rue Haute", "2 RUE HAUTE", 20, 150)
-    assert value > 0.95 and reason.startswith("nom 1.00, adresse 1.00, distance 20 m")
-    low, _ = merge.score("Pharmacie du Centre", "Centre de vaccination", None, None, 140, 150)
-    assert low < 0.65
+    weights = cles.Weights.of_names(["PHARMACIE DE L'EGLISE", "PHARMACIE DU CENTRE",
+                                     "CENTRE DE SANTE"])
+    same = compare(Fiche("SELARL PHARMACIE DE L'EGLISE", "2 rue Haute", frozenset(), None),
+                   Fiche("Pharmacie de l'Église", "2 RUE HAUTE", frozenset(), None),
+                   distance_m=20, same_commune=True, weights=weights)
+    assert same.score > 0.95
+    assert same.raison().startswith("nom 0.98, même adresse (2 haute), à 20 m → score")
+    other = compare(Fiche("Pharmacie du Centre", None, frozenset(), None),
+                    Fiche("Centre de vaccination", None, frozenset(), None),
+                    distance_m=140, same_commune=True, weights=weights)
+    assert other.score < 0.65 and "noms trop différents" in other.raison()
 
 
 def test_quality_and_merge_reports_from_the_command_line(ingest_engine, ingest_database_url,

@@ -253,6 +253,32 @@ def import_file(request: Request, compte: CurrentAccount, session: WriteSession,
     return rapport
 
 
+class DecisionRapprochement(BaseModel):
+    """An editor's answer to a near miss of the import report (« ressemble à l'offre N »)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cle: str = Field(min_length=3, max_length=200, description="La clé de la ligne (rapport)")
+    offre_id: int = Field(ge=1, description="L'offre proposée")
+    decision: str = Field(pattern=r"^(confirme|rejete)$",
+                          description="« confirme » : c'est cette offre ; « rejete » : non")
+
+
+@router.post("/rapprochements", summary="Confirme ou rejette un rapprochement proposé par "
+                                        "l'import ; gardé pour les imports suivants",
+             responses=REFUSALS)
+def decide_near_miss(body: DecisionRapprochement, request: Request, compte: CurrentAccount,
+                     session: WriteSession, region: RegionCode = None):
+    try:
+        code_region = contributions.region_of(compte, region)
+        message = ars.decide_near_miss(session.connection(), compte, code_region, body.cle,
+                                       body.offre_id, body.decision, client_ip(request))
+    except contributions.Refus as exc:
+        session.rollback()
+        return _refused(exc)
+    session.commit()
+    return {"message": message}
+
+
 @router.get("/conflits", summary="Champs ARS que la dernière ingestion nationale contredit",
             responses=REFUSALS)
 def list_conflicts(compte: CurrentAccount, session: WriteSession, region: RegionCode = None):

@@ -396,6 +396,29 @@ def import_page(request: Request, visiteur: Verifie, session: WriteSession,
                 regions=regions(session.connection()) if visiteur.compte.is_admin else [])
 
 
+@router.post("/import/rapprochement", response_class=HTMLResponse)
+def near_miss_decision(request: Request, visiteur: Verifie, session: WriteSession,
+                       cle: Annotated[str, Form(min_length=3, max_length=200)],
+                       offre_id: Annotated[int, Form(ge=1)],
+                       decision: Annotated[str, Form(pattern=r"^(confirme|rejete)$")],
+                       region: Annotated[str, Form(pattern=r"^([0-9]{2})?$")] = ""
+                       ) -> HTMLResponse:
+    """« C'est cette offre » / « Ce n'est pas cette offre » on a near miss of the report."""
+    message, erreur, status = None, None, 200
+    try:
+        code_region = contributions.region_of(visiteur.compte, region or None)
+        message = ars.decide_near_miss(session.connection(), visiteur.compte, code_region,
+                                       cle, offre_id, decision, request.client.host
+                                       if request.client else None)
+        session.commit()
+    except Refus as exc:
+        session.rollback()
+        erreur, status = str(exc), exc.status
+    return page(request, "ars/import.html", status, visiteur=visiteur, message=message,
+                erreur=erreur, region=region,
+                regions=regions(session.connection()) if visiteur.compte.is_admin else [])
+
+
 # -- conflicts, audit log ----------------------------------------------------------------------
 
 
