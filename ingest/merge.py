@@ -242,7 +242,7 @@ def _name_weights(connection: Connection) -> cles.Weights:
         SELECT w, count(*) FROM offre o,
              regexp_split_to_table(lower(unaccent(o.nom)), '[^a-z0-9]+') AS w
         WHERE o.statut <> 'retiree' AND w <> '' GROUP BY w
-    """)).tuples())
+    """)).all())
 
 
 def _decide(pairs: list[Candidat], weights, thresholds: Thresholds
