@@ -12,6 +12,7 @@ from api.routers import (
     audit,
     cartes,
     contributions,
+    couverture,
     espace_ars,
     grille,
     lieux,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(orientation.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    app.include_router(couverture.router)
     app.include_router(auth.router)
     app.include_router(contributions.router)
     app.include_router(audit.router)
