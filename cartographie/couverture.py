@@ -11,6 +11,8 @@ Choices (docs/couverture.md says why, for people):
 
 - Suitable offer: published (``statut = 'publiee'``), on site, placed, member of a jeu of the
   card. Offers at the same point are one place with several offers (the supply).
+- Nearest offer: within the same basin (metropolitan France, or one overseas territory); none
+  there is said as such (NULL), never measured across an ocean.
 - Commune point: ``commune.centre``, a point inside the commune's outline (shapely's
   ``representative_point``, like ``ST_PointOnSurface``): a centroid can fall outside a
   crescent-shaped or coastal commune, and no population-weighted centre is open data.
@@ -37,6 +39,9 @@ CATCHMENT_M = DECAY[-1][0]
 PER_INHABITANTS = 100_000
 LOCK_KEY = 151_515  # pg_advisory_xact_lock: one recomputation at a time
 
+# The basin of a place: metropolitan France (Corsica included) is one, each overseas région or
+# collectivité is its own; an offer 7 000 km away across an ocean is no « nearest offer ».
+BASIN = "CASE WHEN r.zone = 'metro' THEN 'metro' ELSE r.code END"  # r: the région
 WEIGHT = "CASE " + " ".join(f"WHEN p.d <= {limit} THEN {weight}"
                             for limit, weight in DECAY[:-1]) + f" ELSE {DECAY[-1][1]} END"
 
@@ -47,22 +52,25 @@ TEMP_TABLES = ("couv_commune, couv_groupe, couv_offre, couv_lieu, couv_groupe_li
 PREPARE = f"""
 DROP TABLE IF EXISTS {TEMP_TABLES};
 CREATE TEMP TABLE couv_commune AS
-    SELECT row_number() OVER (ORDER BY code)::int AS id, code,
-           coalesce(population, 0) AS population, centre::geography AS geog,
-           ST_Transform(ST_Force3D(centre), 4978) AS p
-    FROM commune WHERE centre IS NOT NULL;
+    SELECT row_number() OVER (ORDER BY k.code)::int AS id, k.code,
+           coalesce(k.population, 0) AS population, k.centre::geography AS geog,
+           ST_Transform(ST_Force3D(k.centre), 4978) AS p, {BASIN} AS bassin
+    FROM commune k JOIN region r ON r.code = k.code_region WHERE k.centre IS NOT NULL;
 CREATE INDEX ON couv_commune USING gist (p gist_geometry_ops_nd);
 CREATE TEMP TABLE couv_groupe AS
     SELECT id, carte_slug, jeu_slug FROM couverture_groupe WHERE id = ANY(:groupes);
 CREATE TEMP TABLE couv_offre AS
-    SELECT o.id AS offre_id, o.geom, j.carte_slug, j.slug AS jeu_slug
+    SELECT o.id AS offre_id, o.geom, j.carte_slug, j.slug AS jeu_slug,
+           {BASIN} AS bassin
     FROM offre o JOIN jeu_offre jo ON jo.offre_id = o.id JOIN jeu j ON j.slug = jo.jeu_slug
+    LEFT JOIN region r ON r.code = o.code_region
     WHERE o.statut = 'publiee' AND o.mode = 'sur_place' AND o.geom IS NOT NULL
       AND EXISTS (SELECT 1 FROM couv_groupe g WHERE g.carte_slug = j.carte_slug
                   AND (g.jeu_slug IS NULL OR g.jeu_slug = j.slug));
 CREATE TEMP TABLE couv_lieu AS
-    SELECT row_number() OVER ()::int AS id, geom, ST_Transform(ST_Force3D(geom), 4978) AS p
-    FROM (SELECT DISTINCT geom FROM couv_offre) g;
+    SELECT row_number() OVER ()::int AS id, geom, ST_Transform(ST_Force3D(geom), 4978) AS p,
+           bassin
+    FROM (SELECT DISTINCT ON (geom) geom, bassin FROM couv_offre ORDER BY geom, bassin) g;
 CREATE INDEX ON couv_lieu USING gist (p gist_geometry_ops_nd);
 -- Supply of each card and jeu at each place.
 CREATE TEMP TABLE couv_groupe_lieu AS
@@ -109,19 +117,21 @@ CREATE TEMP TABLE couv_resultat AS
 CREATE INDEX ON couv_resultat (groupe, commune);
 """
 
-# Communes with no offer of the group within the catchment: the nearest one, farther away,
-# through a small 3D index of the group's places (one index per group keeps each search short).
+# Communes with no offer of the group within the catchment: the nearest one of the same basin,
+# farther away, through a small 3D index of the group's places (one index per group keeps each
+# search short).
 BEYOND_CATCHMENT = """
 DROP TABLE IF EXISTS couv_lieu_groupe;
 CREATE TEMP TABLE couv_lieu_groupe AS
-    SELECT l.geom, l.p FROM couv_lieu l JOIN couv_groupe_lieu gl ON gl.lieu = l.id
+    SELECT l.geom, l.p, l.bassin FROM couv_lieu l JOIN couv_groupe_lieu gl ON gl.lieu = l.id
     WHERE gl.groupe = :groupe;
 CREATE INDEX ON couv_lieu_groupe USING gist (p gist_geometry_ops_nd);
 ANALYZE couv_lieu_groupe;
 INSERT INTO couv_resultat (groupe, commune, distance, o10, o20, o30, acces)
 SELECT :groupe, c.id, ST_Distance(c.geog, nearest.geom::geography), 0, 0, 0, 0
 FROM couv_commune c
-CROSS JOIN LATERAL (SELECT geom FROM couv_lieu_groupe ORDER BY p <<->> c.p LIMIT 1) nearest
+CROSS JOIN LATERAL (SELECT geom FROM couv_lieu_groupe lg WHERE lg.bassin = c.bassin
+                    ORDER BY lg.p <<->> c.p LIMIT 1) nearest
 WHERE NOT EXISTS (SELECT 1 FROM couv_resultat r
                   WHERE r.groupe = :groupe AND r.commune = c.id)
 """
@@ -157,7 +167,9 @@ DELETE FROM couverture_groupe x WHERE NOT EXISTS (
 """
 
 
-def _run(connection: Connection, script: str, params: dict[str, Any] | None = None) -> None:
+def run_script(connection: Connection, script: str, params: dict[str, Any] | None = None
+               ) -> None:
+    """Statements separated by « ;\\n », one by one: bound parameters allow one per call."""
     for statement in script.split(";\n"):
         if statement.strip():
             connection.execute(text(statement), params or {})
@@ -176,12 +188,12 @@ def recompute(connection: Connection, groupes: list[int]) -> float:
     version = _version(connection)
     connection.execute(text("SET LOCAL work_mem = '256MB'"))
     params = {"groupes": groupes}
-    _run(connection, PREPARE, params)
+    run_script(connection, PREPARE, params)
     with_offers = connection.execute(text(
         "SELECT DISTINCT groupe FROM couv_groupe_lieu ORDER BY 1")).scalars().all()
     for group in with_offers:
-        _run(connection, BEYOND_CATCHMENT, {"groupe": group})
-    _run(connection, STORE, params)
+        run_script(connection, BEYOND_CATCHMENT, {"groupe": group})
+    run_script(connection, STORE, params)
     seconds = time.perf_counter() - started
     connection.execute(text("""
         UPDATE couverture_groupe SET version = :version, calcule_le = now(), duree_s = :duree
@@ -192,7 +204,7 @@ def recompute(connection: Connection, groupes: list[int]) -> float:
 
 def _lock_and_sync(connection: Connection) -> None:
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    _run(connection, SYNC_GROUPS)
+    run_script(connection, SYNC_GROUPS)
 
 
 def fresh_group(connection: Connection, carte: str, jeu: str | None = None) -> int | None:

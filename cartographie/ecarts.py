@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from cartographie.contexte import AGE_BANDS
-from cartographie.couverture import DISTANCES_KM
+from cartographie.couverture import DISTANCES_KM, run_script
 
 POIDS_QUINTILES = (1.0, 1.25, 1.5, 1.75, 2.0)  # quintile 1 (least deprived) … 5 (most)
 POIDS_SANS_QUINTILE = 1.0  # overseas communes: F-EDI does not cover them
@@ -194,30 +194,36 @@ def priorites(connection: Connection, groupe: int, perimetre: Perimetre, rayon_k
     """
     condition, params = _territory(perimetre)
     params.update(groupe=groupe, rayon_m=rayon_km * 1000)
-    pairs = connection.execute(text(f"""
-        WITH lieu AS (
+    run_script(connection, f"""
+        DROP TABLE IF EXISTS ecarts_lieu;
+        CREATE TEMP TABLE ecarts_lieu AS
             SELECT k.code, k.nom, k.code_departement, coalesce(k.population, 0) AS population,
                    cx.quintile_fedi, coalesce(cc.offres_{rayon_km}km, 0) = 0 AS loin,
                    ST_Transform(ST_Force3D(k.centre), 4978) AS p
             {COMMUNE_ROWS}
-            WHERE {condition} AND k.centre IS NOT NULL
-        )
-        SELECT candidat.code, candidat.nom, candidat.code_departement, servi.code AS servi,
-               servi.population, servi.quintile_fedi
-        FROM lieu candidat JOIN lieu servi
-          ON servi.loin AND servi.population > 0 AND ST_3DDWithin(candidat.p, servi.p, :rayon_m)
-    """), params).all()
-    served: dict[str, set[str]] = defaultdict(set)
+            WHERE {condition} AND k.centre IS NOT NULL;
+        CREATE INDEX ON ecarts_lieu USING gist (p gist_geometry_ops_nd);
+        ANALYZE ecarts_lieu
+    """, params)
+    served = {code: set(codes) for code, codes in connection.execute(text("""
+        SELECT candidat.code, array_agg(servi.code)
+        FROM ecarts_lieu servi JOIN ecarts_lieu candidat
+          ON ST_3DDWithin(candidat.p, servi.p, :rayon_m)
+        WHERE servi.loin AND servi.population > 0
+        GROUP BY candidat.code
+    """), params)}
     names: dict[str, tuple[str, str]] = {}
     people: dict[str, tuple[int, int | None]] = {}
-    for code, nom, departement, servi, population, quintile in pairs:
-        served[code].add(servi)
+    for code, nom, departement, population, quintile in connection.execute(text(
+            "SELECT code, nom, code_departement, population, quintile_fedi FROM ecarts_lieu")):
         names[code] = (nom, departement)
-        people[servi] = (population, quintile)
+        people[code] = (population, quintile)
+    connection.execute(text("DROP TABLE ecarts_lieu"))
+    weighted = {code: population * _weight(quintile, poids)
+                for code, (population, quintile) in people.items()}
 
     def gain(code: str, covered: set[str]) -> float:
-        return sum(people[s][0] * _weight(people[s][1], poids)
-                   for s in served[code] - covered)
+        return sum(weighted[s] for s in served[code] if s not in covered)
 
     # Lazy greedy: a gain only shrinks as communes get covered, so a stale heap top that is
     # still the best after recomputation is the best.
