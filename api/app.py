@@ -14,6 +14,7 @@ from api.routers import (
     contributions,
     couverture,
     espace_ars,
+    espace_ars_couverture,
     grille,
     lieux,
     offres,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(pages.router)
     app.include_router(documentation.router)
     app.include_router(espace_ars.router)
+    app.include_router(espace_ars_couverture.router)
     app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

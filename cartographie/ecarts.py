@@ -29,7 +29,7 @@ from cartographie.couverture import DISTANCES_KM, run_script
 
 POIDS_QUINTILES = (1.0, 1.25, 1.5, 1.75, 2.0)  # quintile 1 (least deprived) … 5 (most)
 POIDS_SANS_QUINTILE = 1.0  # overseas communes: F-EDI does not cover them
-ESPACES = {"11": "urbain", "12": "urbain", "13": "urbain", "20": "periurbain", "30": "rural"}
+ESPACES_ORDRE = ("urbain", "periurbain", "rural", "inconnu")  # AAV: pôles, couronnes, hors aire
 ESPACE_SQL = ("CASE cx.categorie_aav WHEN '20' THEN 'periurbain' WHEN '30' THEN 'rural' "
               "WHEN '11' THEN 'urbain' WHEN '12' THEN 'urbain' WHEN '13' THEN 'urbain' "
               "ELSE 'inconnu' END")
@@ -173,7 +173,8 @@ def eloignement(connection: Connection, groupe: int, perimetre: Perimetre) -> di
         "population_sans_position": int(unplaced[1]),
         "ecart_q5_q1_pts": gap,
         "par_quintile_fedi": quintiles,
-        "par_espace": {espace: _block(group) for espace, group in sorted(by["espace"].items())},
+        "par_espace": {espace: _block(by["espace"][espace]) for espace in ESPACES_ORDRE
+                       if espace in by["espace"]},
         "par_departement": [
             {"code_departement": code, "nom": nom, **_block(group)}
             for (code, nom), group in sorted(by["departement"].items())],
