@@ -9,8 +9,6 @@ data version, computed on the primary database when stale, hence the write sessi
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -25,7 +23,7 @@ from api.routers.orientation import resolve_place
 from api.routers.tiles import MVT, tile_bounds
 from cartographie import couverture, ecarts
 from cartographie.cache import DataVersionCache
-from cartographie.contributions import spreadsheet_safe
+from cartographie.contributions import export_csv
 from cartographie.couverture import DISTANCES_KM
 from cartographie.ecarts import POIDS_QUINTILES, Perimetre
 
@@ -101,15 +99,8 @@ def _head(asked: Demande) -> dict[str, Any]:
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
-    """« ; »-separated, UTF-8 with BOM for spreadsheets, names written as text."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(" ; ".join(row[c]) if c == "manques" else row[c])
-                         for c in CSV_COLUMNS])
-    return buffer.getvalue()
+    return export_csv([{**row, "manques": " ; ".join(row["manques"])} for row in rows],
+                      CSV_COLUMNS)
 
 
 @router.get(PREFIX, summary="Accès aux offres d'une carte (ou d'un jeu), commune par commune",
