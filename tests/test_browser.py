@@ -183,6 +183,13 @@ def test_api_documentation_runs_on_our_own_swagger_ui(page, live_server):
     assert "Cartographie des ressources de prévention" in page.inner_text(".swagger-ui .info")
     assert page.locator(".opblock").count() > 10
     assert all(url.startswith(live_server) or url.startswith("data:") for url in requested)
+def sign_in(page, url: str, token: str) -> None:
+    """The Espace ARS login form, from its page, to the région's offers."""
+    page.fill("#jeton", token)
+    page.click("form[action='/ars/connexion'] button[type=submit]")
+    page.wait_for_url(f"{url}/ars")
+
+
 def test_ars_editor_logs_in_creates_an_offer_and_sees_it_as_a_draft(page, settings,
                                                                      ingest_engine):
     with ingest_engine.begin() as connection:
@@ -191,9 +198,7 @@ def test_ars_editor_logs_in_creates_an_offer_and_sees_it_as_a_draft(page, settin
     with running(create_app(settings, engine=ingest_engine)) as url:
         page.goto(f"{url}/ars")
         page.wait_for_url("**/ars/connexion")
-        page.fill("#jeton", token)
-        page.click("form[action='/ars/connexion'] button[type=submit]")
-        page.wait_for_url(f"{url}/ars")
+        sign_in(page, url, token)
         page.click("a[href='/ars/offres/nouvelle']")
         page.fill("#champ-nom", "Atelier équilibre alimentaire")
         page.click("label[for=carte-nutrition]")
@@ -225,9 +230,7 @@ def test_ars_sees_who_is_far_and_simulates_a_new_offer(page, live_server, demo_e
     page.on("response", lambda r: tiles.append(r.status) if "/tiles/couverture/" in r.url
             else None)
     page.goto(f"{live_server}/ars/connexion")
-    page.fill("#jeton", token)
-    page.click("form[action='/ars/connexion'] button[type=submit]")
-    page.wait_for_url(f"{live_server}/ars")
+    sign_in(page, live_server, token)
     page.click("a[href='/ars/couverture']")
     page.select_option("#couverture-carte", "activite-physique")
     page.click("form[aria-label='Choisir la carte'] button[type=submit]")
