@@ -12,7 +12,9 @@ from api.routers import (
     audit,
     cartes,
     contributions,
+    couverture,
     espace_ars,
+    espace_ars_couverture,
     grille,
     lieux,
     offres,
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(orientation.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    app.include_router(couverture.router)
     app.include_router(auth.router)
     app.include_router(contributions.router)
     app.include_router(audit.router)
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(pages.router)
     app.include_router(documentation.router)
     app.include_router(espace_ars.router)
+    app.include_router(espace_ars_couverture.router)
     app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -542,6 +542,74 @@ def carte_export(
     console.print(f"{count} offres écrites dans {output}")
 
 
+@app.command("couverture")
+@friendly_errors
+def couverture_cmd(
+    carte: Annotated[str | None, typer.Argument(help="La carte, par exemple sante-mentale")] = None,
+    jeu: Annotated[str | None, typer.Option(help="Un jeu d'offres de la carte")] = None,
+    region: Annotated[str | None, typer.Option(help="Code INSEE d'une région, ex. 44")] = None,
+    departement: Annotated[str | None, typer.Option(help="Code d'un département")] = None,
+    rayon: Annotated[int, typer.Option(help="Distance des priorités : 10, 20 ou 30 km")] = 10,
+    recalculer: Annotated[bool, typer.Option(help="Recalculer toute la France d'abord")] = False,
+    jeux: Annotated[bool, typer.Option(help="Avec --recalculer : aussi chaque jeu")] = False,
+) -> None:
+    """Qui est loin des offres d'une carte, par département, défavorisation et espace ; où agir."""
+    from cartographie import couverture, ecarts
+
+    if rayon not in couverture.DISTANCES_KM:
+        err_console.print("[red]--rayon :[/red] 10, 20 ou 30")
+        raise typer.Exit(1)
+    engine = make_engine(database_url(get_settings()))
+    with engine.begin() as connection:
+        if recalculer:
+            count, seconds = couverture.recompute_all(connection, jeux=jeux)
+            console.print(f"{count} cartes ou jeux recalculés pour toute la France en "
+                          f"{seconds:.1f} s")
+        if carte is None:
+            return
+        groupe = couverture.fresh_group(connection, carte, jeu)
+        if groupe is None:
+            err_console.print(f"[red]Carte ou jeu inconnu :[/red] {carte} {jeu or ''}",
+                              highlight=False)
+            raise typer.Exit(1)
+        perimetre = ecarts.Perimetre(carte, jeu, region, departement)
+        found = ecarts.eloignement(connection, groupe, perimetre)
+        ranked = (ecarts.priorites(connection, groupe, perimetre, rayon)
+                  if region or departement else [])
+    distances = couverture.DISTANCES_KM
+
+    def far(block: dict) -> list[str]:
+        return [f"{block[f'au_dela_{km}km']['population']:,} "
+                f"({block[f'au_dela_{km}km']['part_pct']} %)".replace(",", " ")
+                for km in distances]
+
+    heading = ("population", *(f"au-delà de {km} km" for km in distances))
+    where = departement or region or "France"
+    _print_table(f"{carte}{' / ' + jeu if jeu else ''} — {where} : qui est loin, par département",
+                 ("département", *heading),
+                 [(f"{d['code_departement']} {d['nom']}", f"{d['population']:,}".replace(",", " "),
+                   *far(d)) for d in found["par_departement"]])
+    _print_table("Par quintile de défavorisation (F-EDI, 5 = plus défavorisé)",
+                 ("quintile", *heading),
+                 [(q, f"{b['population']:,}".replace(",", " "), *far(b))
+                  for q, b in found["par_quintile_fedi"].items()])
+    _print_table("Par espace (aires d'attraction des villes)", ("espace", *heading),
+                 [(e, f"{b['population']:,}".replace(",", " "), *far(b))
+                  for e, b in found["par_espace"].items()])
+    console.print("Écart plus défavorisés − moins défavorisés (points de % au-delà) : "
+                  + ", ".join(f"{km} : {v if v is not None else 'inconnu'}"
+                              for km, v in found["ecart_q5_q1_pts"].items()))
+    if found["communes_sans_position"]:
+        console.print(f"{found['communes_sans_position']} commune(s) sans position "
+                      f"({found['population_sans_position']} hab.) : accès non calculé.")
+    if ranked:
+        _print_table(f"Où agir : une offre nouvelle à moins de {rayon} km de…",
+                     ("rang", "commune", "dépt", "communes servies", "personnes gagnées",
+                      "pondérées"),
+                     [(r["rang"], r["nom"], r["code_departement"], r["communes_servies"],
+                       r["population_gagnee"], r["population_ponderee"]) for r in ranked])
+
+
 # -- server ------------------------------------------------------------------------------
 
 

@@ -264,12 +264,14 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def export_csv(rows: list[dict[str, Any]]) -> str:
-    """The région's offers as CSV (« ; », UTF-8 with BOM for spreadsheets), formula-safe."""
+def export_csv(rows: list[dict[str, Any]],
+               columns: tuple[str, ...] | list[str] = EXPORT_COLUMNS) -> str:
+    """Rows as CSV (« ; », UTF-8 with BOM for spreadsheets), formula-safe; by default the
+    région's offers in the import template's columns."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow([spreadsheet_safe(row.get(column)) for column in EXPORT_COLUMNS])
+        writer.writerow([spreadsheet_safe(row.get(column)) for column in columns])
     return buffer.getvalue()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cartographie import jeux, migrations, taxonomy, territoires
+from cartographie import contexte, jeux, migrations, taxonomy, territoires
 from cartographie.db import make_engine
 
 
@@ -20,6 +20,7 @@ def initialise(url: str, data_dir: Path) -> dict[str, int]:
     try:
         with engine.begin() as connection:
             counts = territoires.load_territoires(connection, data_dir / "territoires")
+            counts |= contexte.load_contexte(connection, data_dir / "couverture")
             counts |= taxonomy.load_taxonomy(connection, content)
             counts["jeux"] = len(jeux.refresh(connection, data_dir))
     finally:

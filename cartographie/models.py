@@ -611,3 +611,70 @@ class SessionWeb(Base):
     csrf_empreinte: Mapped[str] = mapped_column(Text)
     cree_le: Mapped[dt.datetime] = now_column()
     expire_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- Coverage (issue 15): territorial context and per-commune access, see cartographie.couverture
+
+
+class CommuneContexte(Base):
+    """Deprivation (F-EDI 2021) and urban / rural class (AAV 2020) of a commune.
+
+    Loaded from ``data/couverture/communes.csv``; a missing value stays NULL (F-EDI has no
+    overseas commune) and the coverage figures say so instead of inventing one.
+    """
+
+    __tablename__ = "commune_contexte"
+    code_commune: Mapped[str] = mapped_column(
+        ForeignKey("commune.code", ondelete="CASCADE"), primary_key=True
+    )
+    fedi: Mapped[float | None] = mapped_column(Float)
+    quintile_fedi: Mapped[int | None] = mapped_column(SmallInteger, doc="1 = moins défavorisé")
+    categorie_aav: Mapped[str | None] = mapped_column(Text, doc="11, 12, 13, 20 ou 30 (INSEE)")
+
+
+class DepartementAges(Base):
+    """Share of a département's population in each bilan age band (INSEE estimates 2023)."""
+
+    __tablename__ = "departement_ages"
+    code_departement: Mapped[str] = mapped_column(
+        ForeignKey("departement.code", ondelete="CASCADE"), primary_key=True
+    )
+    population: Mapped[int] = mapped_column(Integer)
+    part_18_25: Mapped[float] = mapped_column(Float)
+    part_45_50: Mapped[float] = mapped_column(Float)
+    part_60_65: Mapped[float] = mapped_column(Float)
+    part_70_75: Mapped[float] = mapped_column(Float)
+
+
+class CouvertureGroupe(Base):
+    """What coverage rows are about: a whole card (``jeu_slug`` NULL) or one of its jeux, and
+    the data version they were computed for (NULL: never), when and in how long.
+
+    A small key keeps ``couverture_commune`` narrow; groups are computed on demand.
+    """
+
+    __tablename__ = "couverture_groupe"
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    carte_slug: Mapped[str] = mapped_column(Text)
+    jeu_slug: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(Text)
+    calcule_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    duree_s: Mapped[float | None] = mapped_column(Float)
+
+
+class CouvertureCommune(Base):
+    """Access of one commune to the offers of one card or jeu (``couverture_groupe``).
+
+    Recomputed per group for a data version (``couverture_groupe.version``), never edited
+    row by row;
+    no foreign key, so that two million rows are written without two million checks.
+    """
+
+    __tablename__ = "couverture_commune"
+    groupe_id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    code_commune: Mapped[str] = mapped_column(Text, primary_key=True)
+    distance_m: Mapped[float | None] = mapped_column(Float, doc="NULL : aucune offre")
+    offres_10km: Mapped[int] = mapped_column(Integer)
+    offres_20km: Mapped[int] = mapped_column(Integer)
+    offres_30km: Mapped[int] = mapped_column(Integer)
+    acces_e2sfca: Mapped[float] = mapped_column(Float, doc="offres pour 100 000 habitants")

@@ -26,7 +26,7 @@ def _read(path: Path):
     return gpd.read_file(f"/vsigzip/{path}" if path.suffix == ".gz" else path)
 
 
-def _copy_rows(connection: Connection, table: str, columns: list[str], rows) -> None:
+def copy_rows(connection: Connection, table: str, columns: list[str], rows) -> None:
     """COPY rows into a table: the fast, set-based path for tens of thousands of rows."""
     raw = connection.connection.driver_connection
     with raw.cursor() as cursor, cursor.copy(
@@ -63,12 +63,12 @@ def load_territoires(connection: Connection, folder: Path) -> dict[str, int]:
         CREATE TEMP TABLE tmp_commune_alias (code text, code_commune text, nom text, type text)
             ON COMMIT DROP;
     """))
-    _copy_rows(connection, "tmp_region", ["code", "nom", "zone", "geom"],
+    copy_rows(connection, "tmp_region", ["code", "nom", "zone", "geom"],
                ((r.code, r.nom, r.zone, _wkb(r.geometry)) for r in regions.itertuples()))
-    _copy_rows(connection, "tmp_departement", ["code", "nom", "code_region", "zone", "geom"],
+    copy_rows(connection, "tmp_departement", ["code", "nom", "code_region", "zone", "geom"],
                ((d.code, d.nom, d.region, d.zone, _wkb(d.geometry))
                 for d in departements.itertuples()))
-    _copy_rows(
+    copy_rows(
         connection, "tmp_commune",
         ["code", "nom", "code_departement", "code_region", "population", "codes_postaux",
          "lon", "lat", "geom"],
@@ -78,7 +78,7 @@ def load_territoires(connection: Connection, folder: Path) -> dict[str, int]:
           _number(c.centre_lat), _wkb(c.geometry))
          for c in communes.itertuples()),
     )
-    _copy_rows(connection, "tmp_commune_alias", ["code", "code_commune", "nom", "type"],
+    copy_rows(connection, "tmp_commune_alias", ["code", "code_commune", "nom", "type"],
                ((a["code"], a["code_commune"], a["nom"], a["type"]) for a in aliases))
 
     connection.execute(text("""

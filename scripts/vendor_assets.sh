@@ -4,7 +4,8 @@
 #
 #   scripts/vendor_assets.sh      # needs node + npm; the result is committed
 #
-# Only what the pages use is copied: Leaflet, Leaflet.markercluster, Swagger UI (the /docs
+# Only what the pages use is copied: Leaflet, Leaflet.markercluster, Leaflet.VectorGrid,
+# Swagger UI (the /docs
 # page), and from the DSFR its CSS, JS, Marianne fonts, the icons its CSS refers to, the few
 # utility icon sets we use, and its favicon. Each library keeps its licence file.
 set -euo pipefail
@@ -17,7 +18,8 @@ cp maps/package.json maps/package-lock.json "$work/"
 modules="$work/node_modules"
 vendor=maps/static/vendor
 rm -rf "$vendor"
-mkdir -p "$vendor/leaflet" "$vendor/leaflet.markercluster" "$vendor/swagger-ui" \
+mkdir -p "$vendor/leaflet" "$vendor/leaflet.markercluster" "$vendor/leaflet.vectorgrid" \
+         "$vendor/swagger-ui" \
          "$vendor/dsfr/utility/icons"
 
 cp -r "$modules/leaflet/dist/leaflet.js" "$modules/leaflet/dist/leaflet.css" \
@@ -26,6 +28,10 @@ cp "$modules/leaflet.markercluster/dist/leaflet.markercluster.js" \
    "$modules/leaflet.markercluster/dist/MarkerCluster.css" \
    "$modules/leaflet.markercluster/dist/MarkerCluster.Default.css" \
    "$modules/leaflet.markercluster/MIT-LICENCE.txt" "$vendor/leaflet.markercluster/"
+
+# Vector tiles in Leaflet (the coverage choropleth); its licence (Beerware) is in its README.
+cp "$modules/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js" \
+   "$modules/leaflet.vectorgrid/README.md" "$vendor/leaflet.vectorgrid/"
 
 cp "$modules/swagger-ui-dist/swagger-ui-bundle.js" "$modules/swagger-ui-dist/swagger-ui.css" \
    "$modules/swagger-ui-dist/LICENSE" "$vendor/swagger-ui/"

@@ -183,6 +183,13 @@ def test_api_documentation_runs_on_our_own_swagger_ui(page, live_server):
     assert "Cartographie des ressources de prévention" in page.inner_text(".swagger-ui .info")
     assert page.locator(".opblock").count() > 10
     assert all(url.startswith(live_server) or url.startswith("data:") for url in requested)
+def sign_in(page, url: str, token: str) -> None:
+    """The Espace ARS login form, from its page, to the région's offers."""
+    page.fill("#jeton", token)
+    page.click("form[action='/ars/connexion'] button[type=submit]")
+    page.wait_for_url(f"{url}/ars")
+
+
 def test_ars_editor_logs_in_creates_an_offer_and_sees_it_as_a_draft(page, settings,
                                                                      ingest_engine):
     with ingest_engine.begin() as connection:
@@ -191,9 +198,7 @@ def test_ars_editor_logs_in_creates_an_offer_and_sees_it_as_a_draft(page, settin
     with running(create_app(settings, engine=ingest_engine)) as url:
         page.goto(f"{url}/ars")
         page.wait_for_url("**/ars/connexion")
-        page.fill("#jeton", token)
-        page.click("form[action='/ars/connexion'] button[type=submit]")
-        page.wait_for_url(f"{url}/ars")
+        sign_in(page, url, token)
         page.click("a[href='/ars/offres/nouvelle']")
         page.fill("#champ-nom", "Atelier équilibre alimentaire")
         page.click("label[for=carte-nutrition]")
@@ -255,3 +260,42 @@ def test_ars_editor_settles_a_near_miss_and_the_next_check_reuses_it(page, setti
         assert connection.execute(text("""
             SELECT count(*) FROM audit WHERE action = 'rapprochement_confirme'
         """)).scalar_one() == 1
+
+
+# -- Espace ARS « Couverture » (issue 15) ---------------------------------------------------
+
+
+def test_ars_sees_who_is_far_and_simulates_a_new_offer(page, live_server, demo_engine):
+    """The choropleth from our commune tiles, its worded legend, the indicators, the ranked
+    list and a « what if » from a click on the map (screenshots couverture-ars*.png)."""
+    with demo_engine.begin() as connection:
+        token = comptes.add_user(connection, "navigateur-couverture", "ars_moderateur", "44")
+    tiles = []
+    page.on("response", lambda r: tiles.append(r.status) if "/tiles/couverture/" in r.url
+            else None)
+    page.goto(f"{live_server}/ars/connexion")
+    sign_in(page, live_server, token)
+    page.click("a[href='/ars/couverture']")
+    page.select_option("#couverture-carte", "activite-physique")
+    page.click("form[aria-label='Choisir la carte'] button[type=submit]")
+    page.wait_for_selector("#carte-couverture[data-tuiles=chargees]", timeout=60_000)
+    assert "Couverture de la région Grand Est" in page.inner_text("h1")
+    assert 200 in tiles and all(status in (200, 204) for status in tiles)
+    # The legend says every class in words, the colours are only a second cue.
+    legend = page.inner_text("#legende")
+    for words in ("moins de 5 km", "20 à 30 km", "plus de 30 km", "aucune offre"):
+        assert words in legend
+    indicators = page.inner_text("#indicateurs")
+    assert "Quintile F-EDI 5 (plus défavorisé)" in indicators and "70–75 ans" in indicators
+    assert "Écart" in page.inner_text("#ecart")
+    assert page.locator("#priorites tbody tr").count() == 10
+    page.screenshot(path=artifact("couverture-ars.png"), full_page=True)
+    # A click in the middle of the région: « what if » an offer opened there.
+    the_map = page.locator("#carte-couverture")
+    box = the_map.bounding_box()
+    the_map.click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+    page.wait_for_selector("#simulation")
+    gained = page.inner_text("#simulation")
+    assert "Personnes gagnées" in gained and "quintile F-EDI 5" in gained
+    page.wait_for_selector("#carte-couverture[data-tuiles=chargees]", timeout=60_000)
+    page.screenshot(path=artifact("couverture-ars-simulation.png"), full_page=True)
