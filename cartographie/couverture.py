@@ -176,7 +176,8 @@ def run_script(connection: Connection, script: str, params: dict[str, Any] | Non
 
 
 def _version(connection: Connection) -> str:
-    return connection.execute(text("SELECT version FROM version_donnees")).scalar_one()
+    """The data version this transaction sees: its own writes included (migration 0006)."""
+    return connection.execute(text("SELECT version_donnees_courante()")).scalar_one()
 
 
 def recompute(connection: Connection, groupes: list[int]) -> float:
