@@ -245,11 +245,11 @@ def test_import_dry_run_page_shows_the_exact_report_then_imports(client, connect
     html = checked.text
     assert 'data-dry-run="oui"' in html and "rien n'est enregistré" in html
     rows = re.findall(r'<tr data-ligne="(\d+)" data-resultat="(\w+)">(.*?)</tr>', html, re.S)
-    assert [(line, result) for line, result, _ in rows] == [
-        ("2", "creee"), ("3", "erreur"), ("4", "doublon")]
-    assert "cartes : au moins une carte (ex. nutrition)" in rows[1][2]
-    assert f'href="/ars/offres/{national}">n° {national}</a>' in rows[2][2]
-    assert f"doublon de l&#39;offre {national} « Centre de vaccination Esplanade »" in rows[2][2]
+    assert [(line, result) for line, result, _ in rows] == [  # to look at first
+        ("3", "erreur"), ("4", "doublon"), ("2", "creee")]
+    assert "cartes : au moins une carte (ex. nutrition)" in rows[0][2]
+    assert f'href="/ars/offres/{national}">n° {national}</a>' in rows[1][2]
+    assert f"doublon de l&#39;offre {national} « Centre de vaccination Esplanade »" in rows[1][2]
     assert "3 lignes lues : 1 créée(s), 0 mise(s) à jour, 0 inchangée(s), 1 doublon(s), " \
            "1 en erreur" in " ".join(html.split())
     assert connection.execute(text("SELECT count(*) FROM offre")).scalar_one() == before
