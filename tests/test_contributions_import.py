@@ -323,6 +323,11 @@ def test_cli_imports_a_windows_1252_comma_file(national, tmp_path, monkeypatch):
         assert "rien n'a été écrit" in dry.output and "1 créées" in dry.output
         assert "Occitanie" in dry.output  # the row outside the région, in a wrapped table
         assert "OSM" in dry.output  # « lundi matin » is kept, with a warning
+        assert "Lignes à regarder (page 1 sur 1)" in dry.output
+        later = runner.invoke(cli, ["ingest", "contributions", str(path), "--region", "44",
+                                    "--dry-run", "--lignes-max", "1", "--page", "2"])
+        assert "page 2 sur 2" in later.output and "OSM" in later.output
+        assert "Occitanie" not in later.output  # the error was on page 1
         template = get_settings().resolved_data_dir / "contributions" / "modele.csv"
         checked = runner.invoke(cli, ["ingest", "contributions", str(template), "--region",
                                       "44", "--dry-run"])

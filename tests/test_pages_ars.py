@@ -269,6 +269,32 @@ def test_import_dry_run_page_shows_the_exact_report_then_imports(client, connect
     assert "Fichier refusé : en-tête CSV sans colonne « nom »" in unreadable.text
 
 
+def test_import_page_pages_a_long_report_errors_first(client, tokens):
+    lines = ["identifiant;nom;cartes;latitude;longitude"] + [
+        f"p{i};Atelier Kiwi Page {i:03d};{'' if i % 13 == 0 else 'nutrition'};"
+        f"{48.50 + i / 1000:.4f};{7.70 + i / 1000:.4f}" for i in range(130)]
+    content = ("\n".join(lines) + "\n").encode()
+    errors = {str(i + 2) for i in range(130) if i % 13 == 0}
+    csrf = login(client, tokens["editeur"])
+
+    def shown(page: int) -> tuple[list[tuple[str, str]], str]:
+        html = client.post("/ars/import", data={"csrf": csrf, "action": "verifier",
+                                                "page": str(page)},
+                           files={"fichier": ("long.csv", content, "text/csv")}).text
+        return re.findall(r'<tr data-ligne="(\d+)" data-resultat="(\w+)">', html), html
+
+    first, html = shown(1)
+    assert len(first) == 100 and {line for line, _ in first[:10]} == errors
+    assert all(result == "erreur" for _, result in first[:10])
+    assert "130 lignes lues" in html and "Lignes 1 à 100 du rapport sur 130" in html
+    pager = re.search(r'<form[^>]*id="autres-lignes".*?</form>', html, re.S).group(0)
+    assert 'name="page"' in pager and 'value="2"' in pager and 'name="fichier"' in pager
+    assert "Voir les lignes suivantes" in pager
+    second, html = shown(2)
+    assert "page 2 sur 2" in html and len(second) == 30
+    assert sorted(int(line) for line, _ in first + second) == list(range(2, 132))
+
+
 def test_conflicts_page_lists_a_national_value_that_disagrees(client, connection, tokens,
                                                               settings):
     offer = national_offer(connection, settings, "Centre Kléber", 7.7460, 48.5830,
