@@ -329,8 +329,8 @@ def ingest_contributions(
     location: Annotated[str, typer.Argument(help="Fichier CSV (modèle) ou GeoJSON")],
     region: Annotated[str, typer.Option("--region", help="Code de la région (ex. 44)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Vérifier sans rien écrire")] = False,
-    page: Annotated[int, typer.Option("--page", min=1,
-                                      help="Page du rapport (erreurs et avertissements d'abord)")] = 1,
+    page: Annotated[int, typer.Option(
+        "--page", min=1, help="Page du rapport (erreurs et avertissements d'abord)")] = 1,
     lignes_max: Annotated[int, typer.Option("--lignes-max", min=1,
                                             help="Lignes du rapport par page")] = 100,
 ) -> None:
