@@ -5,7 +5,9 @@ FINESS file (so that rows are matched against real offers of the région); then 
 1,000, 5,000 and 10,000 (the row limit) rows placed in Grand Est by coordinates are checked
 (``dry_run``) and imported, through the same function as the API (``ingest.contributions``).
 A third of the rows reuse the name and place of a real offer (they are recognised as
-duplicates), the rest are new offers. Prints one Markdown table.
+duplicates), the rest are new offers. Prints one Markdown table, with the size of the JSON
+report of the real import: whole (every line, as before issue 11) and its first page of
+100 lines (what the API now answers by default).
 
 Usage: .venv/bin/python benchmarks/import_ars.py [--fichier PATH]
 """
@@ -13,6 +15,8 @@ Usage: .venv/bin/python benchmarks/import_ars.py [--fichier PATH]
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import random
 import sys
 import tempfile
@@ -48,6 +52,12 @@ def build_csv(real: list[tuple[str, float, float]], rows: int, path: Path) -> No
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def report_size(rapport: contributions.Rapport) -> int:
+    """Bytes of the report as the API sends it (compact UTF-8 JSON)."""
+    return len(json.dumps(dataclasses.asdict(rapport), ensure_ascii=False,
+                          separators=(",", ":")).encode())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fichier", type=Path, default=NATIONAL)
@@ -67,8 +77,9 @@ def main() -> None:
             WHERE code_region = '44' AND statut = 'publiee' AND geom IS NOT NULL
         """)).all()
     print(f"{len(real)} offres nationales publiées en Grand Est\n")
-    print("| lignes | vérification (dry_run) | lignes/s | import réel | lignes/s |")
-    print("|---:|---:|---:|---:|---:|")
+    print("| lignes | vérification (dry_run) | lignes/s | import réel | lignes/s "
+          "| rapport complet | rapport, page 1 |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as folder:
         for rows in SIZES:
             path = Path(folder) / f"import-{rows}.csv"
@@ -77,15 +88,16 @@ def main() -> None:
             for dry_run in (True, False):
                 with engine.connect() as connection:
                     started = time.perf_counter()
-                    contributions.import_file(
+                    rapport = contributions.import_file(
                         connection, path, compte=None, code_region="44", geocoder=None,
                         data_dir=settings.resolved_data_dir, dry_run=dry_run,
                         emplacement=path.name, empreinte=None)
                     timings.append(time.perf_counter() - started)
                     connection.rollback()  # each size starts from the national data
             dry, real_import = timings
+            whole, first = (report_size(rapport.page_of(1, size)) for size in (rows, 100))
             print(f"| {rows} | {dry:.1f} s | {rows / dry:.0f} | {real_import:.1f} s | "
-                  f"{rows / real_import:.0f} |")
+                  f"{rows / real_import:.0f} | {whole / 1e6:.2f} Mo | {first / 1e3:.0f} Ko |")
     engine.dispose()
     cluster.drop_database(DATABASE)
 

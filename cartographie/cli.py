@@ -329,8 +329,12 @@ def ingest_contributions(
     location: Annotated[str, typer.Argument(help="Fichier CSV (modèle) ou GeoJSON")],
     region: Annotated[str, typer.Option("--region", help="Code de la région (ex. 44)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Vérifier sans rien écrire")] = False,
+    page: Annotated[int, typer.Option(
+        "--page", min=1, help="Page du rapport (erreurs et avertissements d'abord)")] = 1,
+    lignes_max: Annotated[int, typer.Option("--lignes-max", min=1,
+                                            help="Lignes du rapport par page")] = 100,
 ) -> None:
-    """Importe les offres d'une ARS (brouillons à publier) ; rapport ligne par ligne."""
+    """Importe les offres d'une ARS (brouillons à publier) ; résumé et lignes à regarder."""
     from sqlalchemy import text
 
     from cartographie.contributions import Refus
@@ -361,11 +365,15 @@ def ingest_contributions(
         err_console.print(f"[red]Fichier refusé :[/red] {exc}", highlight=False)
         err_console.print("Rien n'a été écrit.")
         raise typer.Exit(1) from exc
+    shown = rapport.page_of(page, lignes_max)
     rows = [(str(item.ligne or ""), item.resultat, str(item.offre_id or ""),
              item.precision_geo or "", " ; ".join(item.erreurs + item.avertissements))
-            for item in rapport.lignes if item.resultat != "creee" or item.avertissements]
-    _print_table("Lignes à regarder", ("ligne", "résultat", "offre", "précision", "détail"),
-                 rows)
+            for item in shown.lignes if item.erreurs or item.avertissements]
+    _print_table(f"Lignes à regarder (page {shown.page} sur {shown.pages})",
+                 ("ligne", "résultat", "offre", "précision", "détail"), rows)
+    if page * lignes_max < rapport.lignes_a_voir:
+        console.print(f"{rapport.lignes_a_voir} lignes à regarder en tout : la suite avec "
+                      f"--page {page + 1}.")
     mode = "Vérification (rien n'a été écrit)" if dry_run else f"Import (run {rapport.run_id})"
     console.print(f"{mode} : {rapport.lues} lues, {rapport.creees} créées (brouillons), "
                   f"{rapport.mises_a_jour} mises à jour, {rapport.inchangees} inchangées, "

@@ -22,7 +22,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -541,7 +541,28 @@ class Rapport:
     doublons: int = 0
     erreurs: int = 0
     avertissements: int = 0
+    lignes_a_voir: int = 0
+    page: int = 1
+    pages: int = 1
+    lignes_par_page: int | None = None
     lignes: list[LigneRapport] = field(default_factory=list)
+
+    def page_of(self, numero: int, par_page: int) -> Rapport:
+        """This report with only page ``numero`` of its lines, the lines to look at first.
+
+        The counts stay those of the whole file, so a 10,000-row report stays small; the
+        order (errors, then lines with warnings, then the others, each by line number) puts
+        every line that needs a look on the first pages, and every line is on one page.
+        """
+        ordered = sorted(self.lignes, key=_look_first)
+        start = (numero - 1) * par_page
+        return replace(self, page=numero, pages=max(1, -(-len(ordered) // par_page)),
+                       lignes_par_page=par_page, lignes=ordered[start:start + par_page])
+
+
+def _look_first(item: LigneRapport) -> tuple[int, bool, int]:
+    rank = 0 if item.erreurs else 1 if item.avertissements else 2
+    return rank, item.ligne is None, item.ligne or 0
 
 
 def _lock_key(code_region: str) -> int:
@@ -633,6 +654,7 @@ def _report(connection: Connection, run_id: int, dry_run: bool, code_region: str
                "doublon": "doublons", "erreur": "erreurs"}[item.resultat]
         setattr(rapport, key, getattr(rapport, key) + 1)
         rapport.avertissements += len(item.avertissements)
+        rapport.lignes_a_voir += bool(item.erreurs or item.avertissements)
     return rapport
 
 

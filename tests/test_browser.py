@@ -262,6 +262,39 @@ def test_ars_editor_settles_a_near_miss_and_the_next_check_reuses_it(page, setti
         """)).scalar_one() == 1
 
 
+def test_ars_import_report_pages_in_the_browser(page, settings, ingest_engine, tmp_path):
+    """A 130-row check shows its errors first, then « Voir les lignes suivantes » (the same
+    file chosen again) shows the other lines."""
+    with ingest_engine.begin() as connection:
+        connection.execute(text("TRUNCATE audit, utilisateur RESTART IDENTITY CASCADE"))
+        token = comptes.add_user(connection, "navigateur-import", "ars_editeur", "44")
+    path = tmp_path / "offres-longues.csv"
+    path.write_text("identifiant;nom;cartes;latitude;longitude\n" + "".join(
+        f"n{i};Atelier Kiwi Navigateur {i:03d};{'' if i % 13 == 0 else 'nutrition'};"
+        f"{48.50 + i / 1000:.4f};{7.70 + i / 1000:.4f}\n" for i in range(130)), "utf-8")
+    rows = "#rapport-lignes tbody tr"
+    with running(create_app(settings, engine=ingest_engine)) as url:
+        page.goto(f"{url}/ars/connexion")
+        page.fill("#jeton", token)
+        page.click("form[action='/ars/connexion'] button[type=submit]")
+        page.wait_for_url(f"{url}/ars")
+        page.goto(f"{url}/ars/import")
+        page.set_input_files("#fichier", str(path))
+        page.click("button[value=verifier]")
+        page.wait_for_selector("#rapport")
+        first = page.locator(rows).evaluate_all("rows => rows.map(r => r.dataset.ligne)")
+        assert len(first) == 100
+        assert page.locator(f"{rows}[data-resultat=erreur]").count() == 10
+        assert "page 1 sur 2" in page.inner_text("#pagination-rapport")
+        page.set_input_files("#fichier-pages", str(path))
+        page.click("#autres-lignes button[type=submit]")
+        page.wait_for_selector("#rapport")
+        assert "page 2 sur 2" in page.inner_text("#pagination-rapport")
+        second = page.locator(rows).evaluate_all("rows => rows.map(r => r.dataset.ligne)")
+        page.screenshot(path=artifact("espace-ars-rapport-page-2.png"), full_page=True)
+    assert sorted(int(line) for line in first + second) == list(range(2, 132))
+
+
 # -- Espace ARS « Couverture » (issue 15) ---------------------------------------------------
 
 

@@ -139,7 +139,8 @@ def test_ars_grand_est_imports_500_rows_moderates_and_survives_national_reingest
     upload = {"fichier": ("offres-grand-est.csv", content, "text/csv")}
 
     started = time.perf_counter()
-    dry = client.post("/api/v1/contributions/import?dry_run=true", headers=editor, files=upload)
+    dry = client.post("/api/v1/contributions/import?dry_run=true&lignes_max=500",
+                      headers=editor, files=upload)
     dry_seconds = time.perf_counter() - started
     assert dry.status_code == 200, dry.text
     report = dry.json()
@@ -168,8 +169,8 @@ def test_ars_grand_est_imports_500_rows_moderates_and_survives_national_reingest
                for line, offer in duplicates.items())
 
     started = time.perf_counter()
-    real = client.post("/api/v1/contributions/import?dry_run=false", headers=editor,
-                       files=upload)
+    real = client.post("/api/v1/contributions/import?dry_run=false&lignes_max=500",
+                       headers=editor, files=upload)
     import_seconds = time.perf_counter() - started
     assert real.status_code == 200
     imported = real.json()
@@ -249,6 +250,67 @@ def test_ars_grand_est_imports_500_rows_moderates_and_survives_national_reingest
               f"{publish_seconds:.2f} s")
 
 
+def test_a_2000_row_report_summarises_and_pages_errors_first(national, settings, capsys):
+    """A 2,000-row check stays a small answer whose counts add up to the file, and every
+    error line is reached through the pages, errors first."""
+    with national.begin() as connection:
+        editor = {"Authorization": "Bearer " + comptes.add_user(connection, "ge-editeur",
+                                                                "ars_editeur", "44")}
+        communes = connection.execute(text("""
+            SELECT ST_Y(centre), ST_X(centre) FROM commune
+            WHERE code_region = '44' AND centre IS NOT NULL ORDER BY code LIMIT 2000
+        """)).all()
+    assert len(communes) == 2000
+    reasons = [bad for bad in BAD_ROWS if "identifiant" not in bad[0]]
+    rows, bad = [], {}
+    for i, (lat, lon) in enumerate(communes):
+        row = {"identifiant": f"lot-{i}", "nom": f"Atelier Kiwi Lot {i:04d}",
+               "cartes": "nutrition", "latitude": f"{lat:.6f}", "longitude": f"{lon:.6f}"}
+        if i % 13 == 5:  # 154 bad rows spread through the file
+            values, reason = reasons[i % len(reasons)]
+            row.update(values)
+            bad[i + 2] = reason
+        rows.append(row)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, HEADER, delimiter=";", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    client = TestClient(create_app(settings, engine=national))
+
+    def check(query: str, status: int = 200):
+        response = client.post(f"/api/v1/contributions/import?dry_run=true{query}",
+                               headers=editor, files={"fichier": ("lot.csv", buffer.getvalue(),
+                                                                  "text/csv")})
+        assert response.status_code == status, response.text
+        return response
+
+    first = check("")
+    report = first.json()
+    assert report["lues"] == 2000 and report["erreurs"] == len(bad) == 154
+    assert sum(report[k] for k in ("creees", "mises_a_jour", "inchangees", "doublons",
+                                   "erreurs")) == 2000
+    assert (report["page"], report["pages"], report["lignes_par_page"]) == (1, 20, 100)
+    assert report["lignes_a_voir"] >= len(bad)
+    assert len(first.content) < 40_000  # the whole report would be about 20 times larger
+    assert all(line["resultat"] == "erreur" for line in report["lignes"])
+    second = check("&page=2").json()
+    look = second["lignes"][:len(bad) - 100]
+    errors = {line["ligne"]: " ; ".join(line["erreurs"]) for line in report["lignes"] + look}
+    assert set(errors) == set(bad)
+    for line, reason in bad.items():
+        assert reason in errors[line], (line, errors[line])
+    last = check("&page=20").json()
+    assert len(last["lignes"]) == 100 and all(line["resultat"] == "creee"
+                                              for line in last["lignes"])
+    rest = check("&lignes_max=1000&page=2").json()
+    assert rest["pages"] == 2 and len(rest["lignes"]) == 1000
+    assert not any(line["erreurs"] for line in rest["lignes"])
+    assert "lignes_max" in check("&lignes_max=1001", 422).text
+    with capsys.disabled():
+        print(f"\n[mesure] rapport de 2 000 lignes : page 1 de 100 lignes {len(first.content)} "
+              "octets")
+
+
 def test_cli_imports_a_windows_1252_comma_file(national, tmp_path, monkeypatch):
     path = tmp_path / "offres.csv"
     path.write_bytes("nom,cartes,latitude,longitude,horaires\n"
@@ -264,6 +326,11 @@ def test_cli_imports_a_windows_1252_comma_file(national, tmp_path, monkeypatch):
         assert "rien n'a été écrit" in dry.output and "1 créées" in dry.output
         assert "Occitanie" in dry.output  # the row outside the région, in a wrapped table
         assert "OSM" in dry.output  # « lundi matin » is kept, with a warning
+        assert "Lignes à regarder (page 1 sur 1)" in dry.output
+        later = runner.invoke(cli, ["ingest", "contributions", str(path), "--region", "44",
+                                    "--dry-run", "--lignes-max", "1", "--page", "2"])
+        assert "page 2 sur 2" in later.output and "OSM" in later.output
+        assert "Occitanie" not in later.output  # the error was on page 1
         template = get_settings().resolved_data_dir / "contributions" / "modele.csv"
         checked = runner.invoke(cli, ["ingest", "contributions", str(template), "--region",
                                       "44", "--dry-run"])

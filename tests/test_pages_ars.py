@@ -245,11 +245,11 @@ def test_import_dry_run_page_shows_the_exact_report_then_imports(client, connect
     html = checked.text
     assert 'data-dry-run="oui"' in html and "rien n'est enregistré" in html
     rows = re.findall(r'<tr data-ligne="(\d+)" data-resultat="(\w+)">(.*?)</tr>', html, re.S)
-    assert [(line, result) for line, result, _ in rows] == [
-        ("2", "creee"), ("3", "erreur"), ("4", "doublon")]
-    assert "cartes : au moins une carte (ex. nutrition)" in rows[1][2]
-    assert f'href="/ars/offres/{national}">n° {national}</a>' in rows[2][2]
-    assert f"doublon de l&#39;offre {national} « Centre de vaccination Esplanade »" in rows[2][2]
+    assert [(line, result) for line, result, _ in rows] == [  # to look at first
+        ("3", "erreur"), ("4", "doublon"), ("2", "creee")]
+    assert "cartes : au moins une carte (ex. nutrition)" in rows[0][2]
+    assert f'href="/ars/offres/{national}">n° {national}</a>' in rows[1][2]
+    assert f"doublon de l&#39;offre {national} « Centre de vaccination Esplanade »" in rows[1][2]
     assert "3 lignes lues : 1 créée(s), 0 mise(s) à jour, 0 inchangée(s), 1 doublon(s), " \
            "1 en erreur" in " ".join(html.split())
     assert connection.execute(text("SELECT count(*) FROM offre")).scalar_one() == before
@@ -267,6 +267,32 @@ def test_import_dry_run_page_shows_the_exact_report_then_imports(client, connect
                              files={"fichier": ("x.csv", b"titre;cartes\nA;nutrition\n")})
     assert unreadable.status_code == 422
     assert "Fichier refusé : en-tête CSV sans colonne « nom »" in unreadable.text
+
+
+def test_import_page_pages_a_long_report_errors_first(client, tokens):
+    lines = ["identifiant;nom;cartes;latitude;longitude"] + [
+        f"p{i};Atelier Kiwi Page {i:03d};{'' if i % 13 == 0 else 'nutrition'};"
+        f"{48.50 + i / 1000:.4f};{7.70 + i / 1000:.4f}" for i in range(130)]
+    content = ("\n".join(lines) + "\n").encode()
+    errors = {str(i + 2) for i in range(130) if i % 13 == 0}
+    csrf = login(client, tokens["editeur"])
+
+    def shown(page: int) -> tuple[list[tuple[str, str]], str]:
+        html = client.post("/ars/import", data={"csrf": csrf, "action": "verifier",
+                                                "page": str(page)},
+                           files={"fichier": ("long.csv", content, "text/csv")}).text
+        return re.findall(r'<tr data-ligne="(\d+)" data-resultat="(\w+)">', html), html
+
+    first, html = shown(1)
+    assert len(first) == 100 and {line for line, _ in first[:10]} == errors
+    assert all(result == "erreur" for _, result in first[:10])
+    assert "130 lignes lues" in html and "Lignes 1 à 100 du rapport sur 130" in html
+    pager = re.search(r'<form[^>]*id="autres-lignes".*?</form>', html, re.S).group(0)
+    assert 'name="page"' in pager and 'value="2"' in pager and 'name="fichier"' in pager
+    assert "Voir les lignes suivantes" in pager
+    second, html = shown(2)
+    assert "page 2 sur 2" in html and len(second) == 30
+    assert sorted(int(line) for line, _ in first + second) == list(range(2, 132))
 
 
 def test_conflicts_page_lists_a_national_value_that_disagrees(client, connection, tokens,

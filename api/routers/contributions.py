@@ -44,6 +44,10 @@ OfferId = Annotated[int, Path(ge=1, le=2**62, description="Identifiant de l'offr
 RegionCode = Annotated[str | None, Query(
     pattern=r"^[0-9]{2}$", description="Région (comptes nationaux seulement ; sinon la sienne)")]
 WriteSession = Annotated[Session, Depends(get_write_session)]
+ReportPage = Annotated[int, Query(alias="page", ge=1, le=100_000,
+                                   description="Page du rapport (les lignes à regarder d'abord)")]
+ReportPageSize = Annotated[int, Query(ge=1, le=1000, description="Lignes par page du rapport")]
+REPORT_PAGE_SIZE = 100
 REFUSALS = {403: {"description": "Hors de la région ou rôle insuffisant (problem+json)"},
             401: {"description": "Authentification requise (problem+json)"}}
 
@@ -229,12 +233,14 @@ def receive_import(request: Request, session: Session, compte: Compte, code_regi
             limites=ars.Limites.of(request.app.state.settings))
 
 
-@router.post("/import", summary="Importe un fichier CSV ou GeoJSON ; rapport ligne par ligne",
+@router.post("/import", summary="Importe un fichier CSV ou GeoJSON ; rapport résumé et paginé "
+                                  "(erreurs et avertissements d'abord)",
              responses={**REFUSALS, 413: {"description": "Fichier trop volumineux"}})
 def import_file(request: Request, compte: CurrentAccount, session: WriteSession,
                 fichier: Annotated[UploadFile, File(description="CSV (modèle) ou GeoJSON")],
                 dry_run: Annotated[bool, Query(description="Vérifier sans rien écrire")] = True,
-                region: RegionCode = None):
+                region: RegionCode = None, numero: ReportPage = 1,
+                lignes_max: ReportPageSize = REPORT_PAGE_SIZE):
     code_region = _region_or_problem(compte, region)
     if isinstance(code_region, JSONResponse):
         return code_region
@@ -250,7 +256,7 @@ def import_file(request: Request, compte: CurrentAccount, session: WriteSession,
         session.rollback()
     else:
         session.commit()
-    return rapport
+    return rapport.page_of(numero, lignes_max)
 
 
 class DecisionRapprochement(BaseModel):

@@ -30,6 +30,7 @@ from starlette.datastructures import FormData
 from api import auth, connexions
 from api.deps import get_write_session
 from api.routers.contributions import (
+    REPORT_PAGE_SIZE,
     client_ip,
     data_dir_of,
     geocoder_for,
@@ -374,9 +375,12 @@ def import_form(request: Request, visiteur: Connecte, session: WriteSession) -> 
 def import_page(request: Request, visiteur: Verifie, session: WriteSession,
                 fichier: Annotated[UploadFile, File()],
                 action: Annotated[str, Form(pattern=r"^(verifier|importer)$")] = "verifier",
-                region: Annotated[str, Form(pattern=r"^([0-9]{2})?$")] = "") -> HTMLResponse:
+                region: Annotated[str, Form(pattern=r"^([0-9]{2})?$")] = "",
+                numero: Annotated[int, Form(alias="page", ge=1, le=100_000)] = 1
+                ) -> HTMLResponse:
     """« Vérifier » is a dry run whose report is exactly the real import's; « Importer »
-    writes the valid rows as drafts."""
+    writes the valid rows as drafts. The report shows one page of lines, those to look at
+    first; the other pages come from checking the same file again (``page``)."""
     dry_run = action == "verifier"
     rapport, erreur, status = None, None, 200
     try:
@@ -391,6 +395,8 @@ def import_page(request: Request, visiteur: Verifie, session: WriteSession,
         session.rollback()
     else:
         session.commit()
+    if rapport is not None:
+        rapport = rapport.page_of(numero, REPORT_PAGE_SIZE)
     return page(request, "ars/import.html", status, visiteur=visiteur, rapport=rapport,
                 erreur=erreur, fichier=fichier.filename, region=region,
                 regions=regions(session.connection()) if visiteur.compte.is_admin else [])
