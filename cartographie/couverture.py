@@ -42,20 +42,25 @@ LOCK_KEY = 151_515  # pg_advisory_xact_lock: one recomputation at a time
 # The basin of a place: metropolitan France (Corsica included) is one, each overseas région or
 # collectivité is its own; an offer 7 000 km away across an ocean is no « nearest offer ».
 BASIN = "CASE WHEN r.zone = 'metro' THEN 'metro' ELSE r.code END"  # r: the région
-WEIGHT = "CASE " + " ".join(f"WHEN p.d <= {limit} THEN {weight}"
-                            for limit, weight in DECAY[:-1]) + f" ELSE {DECAY[-1][1]} END"
+# In float8, like the stored index: numeric arithmetic over 6.7 million pairs cost seconds.
+WEIGHT = "CASE " + " ".join(f"WHEN p.d <= {limit} THEN {weight}::float8"
+                            for limit, weight in DECAY[:-1]) + f" ELSE {DECAY[-1][1]}::float8 END"
 
 TEMP_TABLES = ("couv_commune, couv_groupe, couv_offre, couv_lieu, couv_groupe_lieu, "
                "couv_lieu_profil, couv_profil_groupe, couv_paire, couv_demande, "
-               "couv_commune_profil, couv_resultat, couv_lieu_groupe")
+               "couv_commune_profil, couv_resultat, couv_loin, couv_lieu_groupe")
 
 PREPARE = f"""
 DROP TABLE IF EXISTS {TEMP_TABLES};
+-- x, y, z: the geocentric coordinates as numbers, so that the 6.7 million pair distances
+-- are plain arithmetic (the same formula as ST_3DDistance) instead of geometry calls.
 CREATE TEMP TABLE couv_commune AS
-    SELECT row_number() OVER (ORDER BY k.code)::int AS id, k.code,
-           coalesce(k.population, 0) AS population, k.centre::geography AS geog,
-           ST_Transform(ST_Force3D(k.centre), 4978) AS p, {BASIN} AS bassin
-    FROM commune k JOIN region r ON r.code = k.code_region WHERE k.centre IS NOT NULL;
+    SELECT *, ST_X(p) AS x, ST_Y(p) AS y, ST_Z(p) AS z
+    FROM (SELECT row_number() OVER (ORDER BY k.code)::int AS id, k.code,
+                 coalesce(k.population, 0) AS population, k.centre::geography AS geog,
+                 ST_Transform(ST_Force3D(k.centre), 4978) AS p, {BASIN} AS bassin
+          FROM commune k JOIN region r ON r.code = k.code_region
+          WHERE k.centre IS NOT NULL) k;
 CREATE INDEX ON couv_commune USING gist (p gist_geometry_ops_nd);
 CREATE TEMP TABLE couv_groupe AS
     SELECT id, carte_slug, jeu_slug FROM couverture_groupe WHERE id = ANY(:groupes);
@@ -68,9 +73,11 @@ CREATE TEMP TABLE couv_offre AS
       AND EXISTS (SELECT 1 FROM couv_groupe g WHERE g.carte_slug = j.carte_slug
                   AND (g.jeu_slug IS NULL OR g.jeu_slug = j.slug));
 CREATE TEMP TABLE couv_lieu AS
-    SELECT row_number() OVER ()::int AS id, geom, ST_Transform(ST_Force3D(geom), 4978) AS p,
-           bassin
-    FROM (SELECT DISTINCT ON (geom) geom, bassin FROM couv_offre ORDER BY geom, bassin) g;
+    SELECT *, ST_X(p) AS x, ST_Y(p) AS y, ST_Z(p) AS z
+    FROM (SELECT row_number() OVER ()::int AS id, geom,
+                 ST_Transform(ST_Force3D(geom), 4978) AS p, bassin
+          FROM (SELECT DISTINCT ON (geom) geom, bassin FROM couv_offre
+                ORDER BY geom, bassin) g) l;
 CREATE INDEX ON couv_lieu USING gist (p gist_geometry_ops_nd);
 -- Supply of each card and jeu at each place.
 CREATE TEMP TABLE couv_groupe_lieu AS
@@ -90,16 +97,26 @@ CREATE TEMP TABLE couv_profil_groupe AS
     FROM couv_lieu_profil lp JOIN couv_groupe_lieu gl USING (lieu);
 ANALYZE couv_commune;
 ANALYZE couv_lieu;
+-- One row per commune–place pair within the catchment, with the place's profile so that
+-- neither step below joins back to the places; analysed so that both steps hash-join the
+-- small tables instead of sorting 6.7 million pairs.
 CREATE TEMP TABLE couv_paire AS
-    SELECT c.id AS commune, l.id AS lieu, ST_3DDistance(c.p, l.p)::real AS d
-    FROM couv_lieu l JOIN couv_commune c ON ST_3DDWithin(c.p, l.p, {CATCHMENT_M});
+    SELECT commune, lieu, profil, d::real AS d
+    FROM (SELECT c.id AS commune, l.id AS lieu, lp.profil,
+                 sqrt((l.x - c.x) * (l.x - c.x) + (l.y - c.y) * (l.y - c.y)
+                      + (l.z - c.z) * (l.z - c.z)) AS d
+          FROM couv_lieu l JOIN couv_lieu_profil lp ON lp.lieu = l.id
+          JOIN couv_commune c ON c.p &&& ST_Expand(l.p, {CATCHMENT_M})
+          OFFSET 0) candidate
+    WHERE d <= {CATCHMENT_M};
+ANALYZE couv_paire;
 -- E2SFCA step 1: the weighted population around each place (1 / demand, kept per place).
 CREATE TEMP TABLE couv_demande AS
-    SELECT p.lieu, lp.profil, 1 / nullif(sum(c.population * {WEIGHT}), 0) AS inverse
-    FROM couv_paire p JOIN couv_commune c ON c.id = p.commune
-    JOIN couv_lieu_profil lp USING (lieu) GROUP BY p.lieu, lp.profil;
+    SELECT p.lieu, 1 / nullif(sum(c.population * {WEIGHT}), 0) AS inverse
+    FROM couv_paire p JOIN couv_commune c ON c.id = p.commune GROUP BY p.lieu;
+ANALYZE couv_demande;
 CREATE TEMP TABLE couv_commune_profil AS
-    SELECT p.commune, dm.profil,
+    SELECT p.commune, p.profil,
            count(*) FILTER (WHERE p.d <= 10000) AS n10,
            count(*) FILTER (WHERE p.d <= 20000) AS n20,
            count(*) AS n30,
@@ -114,7 +131,16 @@ CREATE TEMP TABLE couv_resultat AS
            sum(cp.n30 * pg.offres)::int AS o30,
            sum(cp.acces * pg.offres) * {PER_INHABITANTS} AS acces
     FROM couv_commune_profil cp JOIN couv_profil_groupe pg USING (profil) GROUP BY 1, 2;
-CREATE INDEX ON couv_resultat (groupe, commune);
+-- The communes left without any offer of a group within the catchment, in one anti-join for
+-- all groups; only where the commune's basin has a place of the group (elsewhere there is no
+-- nearest offer to find, and a search would read every place of the group in vain).
+CREATE TEMP TABLE couv_loin AS
+    SELECT b.groupe, c.id AS commune
+    FROM (SELECT DISTINCT gl.groupe, l.bassin
+          FROM couv_groupe_lieu gl JOIN couv_lieu l ON l.id = gl.lieu) b
+    JOIN couv_commune c ON c.bassin = b.bassin
+    WHERE NOT EXISTS (SELECT 1 FROM couv_resultat r
+                      WHERE r.groupe = b.groupe AND r.commune = c.id);
 """
 
 # Communes with no offer of the group within the catchment: the nearest one of the same basin,
@@ -129,11 +155,10 @@ CREATE INDEX ON couv_lieu_groupe USING gist (p gist_geometry_ops_nd);
 ANALYZE couv_lieu_groupe;
 INSERT INTO couv_resultat (groupe, commune, distance, o10, o20, o30, acces)
 SELECT :groupe, c.id, ST_Distance(c.geog, nearest.geom::geography), 0, 0, 0, 0
-FROM couv_commune c
+FROM couv_loin f JOIN couv_commune c ON c.id = f.commune
 CROSS JOIN LATERAL (SELECT geom FROM couv_lieu_groupe lg WHERE lg.bassin = c.bassin
                     ORDER BY lg.p <<->> c.p LIMIT 1) nearest
-WHERE NOT EXISTS (SELECT 1 FROM couv_resultat r
-                  WHERE r.groupe = :groupe AND r.commune = c.id)
+WHERE f.groupe = :groupe
 """
 
 # Rows in primary-key order: the index grows at its end instead of splitting pages.
@@ -187,11 +212,14 @@ def recompute(connection: Connection, groupes: list[int]) -> float:
     """
     started = time.perf_counter()
     version = _version(connection)
+    # Large hash aggregates stay in memory; JIT would compile each big statement anew for a
+    # few hundred milliseconds more than it saves.
     connection.execute(text("SET LOCAL work_mem = '256MB'"))
+    connection.execute(text("SET LOCAL jit = off"))
     params = {"groupes": groupes}
     run_script(connection, PREPARE, params)
     with_offers = connection.execute(text(
-        "SELECT DISTINCT groupe FROM couv_groupe_lieu ORDER BY 1")).scalars().all()
+        "SELECT DISTINCT groupe FROM couv_loin ORDER BY 1")).scalars().all()
     for group in with_offers:
         run_script(connection, BEYOND_CATCHMENT, {"groupe": group})
     run_script(connection, STORE, params)
