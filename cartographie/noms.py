@@ -257,7 +257,10 @@ def _voie_en_capitales(texte: str) -> str:
     """In an address typed by a person, a street type left abbreviated (« 31 BD de Belfort »)."""
     match = re.match(r"(\d+\s+(?:[^\W\d_]+\s+)?|)([A-Z]+)(?=\s)", texte)
     if match and match.group(2) in tables().voies:
-        return match.group(1) + tables().voies[match.group(2)] + texte[match.end():]
+        voie = tables().voies[match.group(2)]
+        if not match.group(1):
+            voie = voie[:1].upper() + voie[1:]
+        return match.group(1) + voie + texte[match.end():]
     return texte
 
 
@@ -265,6 +268,8 @@ def _display(texte: str | None, *, adresse: bool) -> str:
     if not texte:
         return ""
     clean = sans_guillemets_csv(texte)
+    if adresse:  # quotes in an address are leftovers (« "Lieu dit" ""), never a name
+        clean = " ".join(clean.replace('"', " ").split())
     if any(c.islower() for c in clean):
         if adresse:
             clean = _voie_en_capitales(clean)

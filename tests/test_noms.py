@@ -90,3 +90,8 @@ def test_tables_are_keyed_by_unaccented_capitals():
         for key in table:
             assert key == key.upper() and key.isascii(), key
     assert {"CSAPA", "CMP", "CMPP", "CAARUD", "CEGIDD", "CPEF", "BAPU", "CHU"} <= set(t.sigles)
+
+
+def test_quotes_left_in_an_address_are_dropped():
+    assert adresse_affichage('CHE DES ROGATIONS "Lieu dit" "les abeilles" ""') == \
+        "Chemin DES ROGATIONS Lieu dit les abeilles"
