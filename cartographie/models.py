@@ -169,6 +169,9 @@ class RessourceNationale(Base):
     horaires: Mapped[str | None] = mapped_column(Text)
     cout: Mapped[str | None] = mapped_column(Text, doc="« Appel gratuit », « prix d'un appel »")
     verifie_le: Mapped[dt.date] = mapped_column(Date)
+    age_min: Mapped[int | None] = mapped_column(SmallInteger)
+    age_max: Mapped[int | None] = mapped_column(SmallInteger)
+    publics: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
 
 class CarteRessource(Base):
@@ -276,6 +279,13 @@ class Offre(Base):
     region_contributrice: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     age_min: Mapped[int | None] = mapped_column(SmallInteger)
     age_max: Mapped[int | None] = mapped_column(SmallInteger)
+    public_age_min: Mapped[int | None] = mapped_column(
+        SmallInteger, doc="Public effectif, déduit des sources et des jeux (jeux recompute)")
+    public_age_max: Mapped[int | None] = mapped_column(SmallInteger)
+    public_publics: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    public_provenance: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default="[]", doc="D'où vient chaque borne du public effectif")
+    nom_source: Mapped[str | None] = mapped_column(Text, doc="Le nom tel que la source l'écrit")
     gratuit: Mapped[bool | None] = mapped_column(Boolean)
     modalites: Mapped[list[str]] = mapped_column(
         ARRAY(Text), server_default="{}", doc="sans_rdv, sur_rdv, anonyme, teleconsultation…"
@@ -308,6 +318,7 @@ class Offre(Base):
         TSVECTOR,
         Computed(
             f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(nom, '')), 'A') || "
+            f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(nom_source, '')), 'A') || "
             f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(description, '')), 'B')",
             persisted=True,
         ),
@@ -377,6 +388,10 @@ class Jeu(Base):
     description: Mapped[str] = mapped_column(Text)
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
     ordre: Mapped[int] = mapped_column(SmallInteger)
+    age_min: Mapped[int | None] = mapped_column(SmallInteger, doc="Public servi (inclus)")
+    age_max: Mapped[int | None] = mapped_column(SmallInteger)
+    publics: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default="{}", doc="Publics réservés, ex. « etudiants »")
 
 
 class JeuOffre(Base):

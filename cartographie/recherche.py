@@ -80,8 +80,10 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
                        "AND jo.jeu_slug = ANY(:jeu))")
         params["jeu"] = list(filters.jeu)
     if filters.age is not None:
-        clauses.append("(o.age_min IS NULL OR o.age_min <= :age) "
-                       "AND (o.age_max IS NULL OR o.age_max >= :age)")
+        # The effective public (sources and jeux, see jeux.recompute_public), not the
+        # sources' ages alone: FINESS never fills them.
+        clauses.append("(o.public_age_min IS NULL OR o.public_age_min <= :age) "
+                       "AND (o.public_age_max IS NULL OR o.public_age_max >= :age)")
         params["age"] = filters.age
     if filters.gratuit is not None:
         clauses.append("o.gratuit = :gratuit" if filters.gratuit else
@@ -125,6 +127,7 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
 OFFER_COLUMNS = """
     o.id, o.nom, o.description, o.adresse, o.code_postal, o.code_commune, k.nom AS commune,
     o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min, o.age_max, o.horaires,
+    o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,
     o.contacts, o.reservation_url, o.site_web, o.accessibilite, o.modalites, o.precision_geo,
     o.maj_le, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
     ARRAY(SELECT ot.type_offre_slug FROM offre_type_offre ot WHERE ot.offre_id = o.id

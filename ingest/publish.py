@@ -22,8 +22,8 @@ from cartographie.territoires import fill_territory_codes
 from ingest import merge
 
 # Offer fields taken by precedence; who gave each one is recorded in offre.provenance.
-TEXT_FIELDS = ("nom", "description", "adresse", "code_postal", "horaires", "reservation_url",
-               "site_web")
+TEXT_FIELDS = ("nom", "nom_source", "description", "adresse", "code_postal", "horaires",
+               "reservation_url", "site_web")
 JSON_FIELDS = ("contacts", "accessibilite")
 ARRAY_FIELDS = ("modalites", "zone_codes")
 SCALAR_FIELDS = ("gratuit", "age_min", "age_max")

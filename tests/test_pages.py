@@ -62,10 +62,12 @@ def test_orientation_form_answers_card_by_card(demo_client):
         "adresse": "Strasbourg", "age": 47,
         "cartes": "addiction-tabac,activite-physique"}).json()
     tabac = api["cartes"][0]
-    assert tabac["offres"], "des offres tabac près de Strasbourg"
-    found = re.findall(r'<li class="offre" data-id="(\d+)">', html)
-    expected = [str(o["id"]) for card in api["cartes"] for o in card["offres"]]
+    assert tabac["jeux"], "des offres tabac près de Strasbourg"
+    found = re.findall(r'<li class="offre" data-id="(\d+)"', html)
+    expected = [str(o["id"]) for card in api["cartes"] for s in card["jeux"] for o in s["offres"]]
     assert found == expected
+    sections = re.findall(r'<section class="fr-mb-2w resultat-jeu" data-jeu="([^"]+)"', html)
+    assert sections == [s["jeu"]["slug"] for card in api["cartes"] for s in card["jeux"]]
     assert 'id="imprimer-fiche"' in html and "Aides à distance" in html
 
 
