@@ -45,7 +45,7 @@ class BesoinOut(Schema):
     types_offre: list[str]
 
 
-class RessourceOut(Schema):
+class RessourceBase(Schema):
     slug: str
     nom: str
     description: str
@@ -53,6 +53,9 @@ class RessourceOut(Schema):
     url: str | None
     horaires: str | None
     cout: str | None
+
+
+class RessourceOut(RessourceBase):
     verifie_le: dt.date
 
     @computed_field
@@ -106,14 +109,7 @@ class SectionOrientation(Schema):
                     "avec « jeu » : le jeu qui les amène (pourquoi elles sont là)")
 
 
-class RessourceOrientation(Schema):
-    slug: str
-    nom: str
-    description: str
-    telephone: str | None
-    url: str | None
-    horaires: str | None
-    cout: str | None
+class RessourceOrientation(RessourceBase):
     public: PublicOut
 
 
