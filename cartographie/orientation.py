@@ -4,7 +4,8 @@ Why by jeu: sorting a whole card by distance buries a CSAPA behind ten closer ph
 card orders its jeux (``data/jeux/<carte>.yaml``: CSAPA, then centres de santé, then
 pharmacies); each jeu whose public includes the person brings its nearest suitable offers,
 searched up to ``MAX_RADIUS_KM``, so the nearest specialised offer is always there when one
-exists, and each offer says why it is there (its jeu). Then come the card's national remote
+exists (the next ones only if not far beyond it), and each offer says why it is there (its
+jeu). Then come the card's national remote
 resources that fit the person's age. An optional need (« besoin ») keeps the jeux linked to it.
 """
 
@@ -24,6 +25,10 @@ PER_JEU = 3
 # above, nearest-first over the offers (KNN) meets members at once. KNN alone walks most of
 # France for a jeu of twenty offers (vaccination internationale: 1.3 s).
 SPARSE_JEU = 2000
+# After a jeu's nearest offer, the next ones are shown only if they are not much farther:
+# a BAPU 1 km away is not followed by two in another city 150 km away.
+NEAR_KM = 30
+TAIL_FACTOR = 3
 
 
 @dataclass
@@ -140,6 +145,8 @@ def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
             found = [o for o in candidates if o["id"] not in shown][:per_jeu]
             if not found:
                 continue
+            reach = max(NEAR_KM * 1000, TAIL_FACTOR * (found[0]["distance_m"] or 0))
+            found = [found[0], *(o for o in found[1:] if (o["distance_m"] or 0) <= reach)]
             shown.update(o["id"] for o in found)
             for offer in found:
                 offer["jeu"] = {"slug": jeu["slug"], "nom": jeu["nom"]}

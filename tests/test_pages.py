@@ -170,3 +170,11 @@ def test_static_export_is_self_contained_with_layers_per_jeu(demo_engine, settin
     assert not EXTERNAL_ASSET.search(html)
     assert "L.markerClusterGroup" in html and "L.control.layers" in html
     assert "CSAPA (tabacologie)" in html
+
+
+def test_a_need_chosen_on_the_form_keeps_its_jeux(demo_client):
+    html = demo_client.get("/orientation", params={
+        "lieu": "67482", "cartes": ["addiction-tabac"], "besoins": "tabac-substituts"}).text
+    sections = re.findall(r'<section class="fr-mb-2w resultat-jeu" data-jeu="([^"]+)"', html)
+    assert sections and "csapa-tabac" not in sections
+    assert '<option value="tabac-substituts" selected>' in html

@@ -198,7 +198,8 @@ def orientation_page(request: Request, session: Annotated[Session, Depends(get_s
             error, status = refused.detail, refused.status_code
     return page(request, "orientation.html", status, cards=catalogue.cards(session),
                 lieu=form.lieu or form.adresse or form.code_commune, choisies=form.cartes,
-                age=form.age, answer=answer, error=error, query=form.query())
+                besoin_choisi=form.besoins, age=form.age, answer=answer, error=error,
+                query=form.query())
 
 
 def sheet_answer(request: Request, session: Annotated[Session, Depends(get_session)],
