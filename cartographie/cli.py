@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cartographie import migrations, taxonomy, territoires
-from cartographie.db import database_url, embedded_cluster, make_engine
+from cartographie.db import analyse_published, database_url, embedded_cluster, make_engine
 from cartographie.embedded import EmbeddedDatabaseError
 from cartographie.settings import get_settings
 from cartographie.yamlsource import SourceError
@@ -192,6 +192,7 @@ def jeux_recompute() -> None:
     engine = make_engine(database_url(settings))
     with engine.begin() as connection:
         counts = jeux.refresh(connection, settings.resolved_data_dir)
+        analyse_published(connection)
     console.print(f"Jeux d'offres recalculés : {len(counts)} jeux, "
                   f"{sum(counts.values())} appartenances.")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cartographie.embedded import EmbeddedCluster
@@ -42,6 +42,23 @@ def database_url(settings: Settings | None = None, *, start: bool = True) -> str
         cluster.start()
         cluster.ensure_database()
     return cluster.url()
+
+
+# What a publication rewrites and the searches read (see analyse_published).
+PUBLISHED_TABLES = ("offre", "offre_type_offre", "jeu_offre", "carte_offre", "structure",
+                    "offre_source")
+
+
+def analyse_published(connection: Connection) -> None:
+    """Fresh planner statistics for the tables a publication rewrites, in its transaction.
+
+    Why: on a fresh base the planner would otherwise plan the first searches on empty-table
+    estimates (sequential scans, p50 265 ms instead of 7 ms) until autovacuum happens to
+    analyse them about a minute later. Statistics are transactional: they appear with the
+    data they describe.
+    """
+    for table in PUBLISHED_TABLES:
+        connection.execute(text(f"ANALYZE {table}"))
 
 
 def make_engine(url: str, *, jit: bool = True) -> Engine:
