@@ -174,10 +174,26 @@ def upgrade() -> None:
             CREATE TRIGGER {name} AFTER {event} ON carte_offre REFERENCING {tables}
             FOR EACH STATEMENT EXECUTE FUNCTION {name}()
         """)
+    # TRUNCATE (tests, a full reload) empties what is derived from the truncated rows.
+    for table, derived in (("jeu_offre", "carte_offre"), ("carte_offre", "carte_compte")):
+        op.execute(f"""
+            CREATE FUNCTION vider_{derived}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                DELETE FROM {derived};
+                RETURN NULL;
+            END $$
+        """)
+        op.execute(f"""
+            CREATE TRIGGER vider_{derived} AFTER TRUNCATE ON {table}
+            FOR EACH STATEMENT EXECUTE FUNCTION vider_{derived}()
+        """)
     op.execute("SELECT cartes_des_offres(ARRAY(SELECT DISTINCT offre_id FROM jeu_offre))")
 
 
 def downgrade() -> None:
+    for table, derived in (("jeu_offre", "carte_offre"), ("carte_offre", "carte_compte")):
+        op.execute(f"DROP TRIGGER IF EXISTS vider_{derived} ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS vider_{derived}()")
     for event in ("insert", "delete", "update"):
         op.execute(f"DROP TRIGGER IF EXISTS compte_apres_{event}_carte_offre ON carte_offre")
         op.execute(f"DROP FUNCTION IF EXISTS compte_apres_{event}_carte_offre()")
