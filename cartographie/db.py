@@ -61,13 +61,15 @@ def analyse_published(connection: Connection) -> None:
         connection.execute(text(f"ANALYZE {table}"))
 
 
-def make_engine(url: str, *, jit: bool = True) -> Engine:
+def make_engine(url: str, *, jit: bool = True, connect_timeout: int | None = None) -> Engine:
     """An engine; ``jit=False`` for the public reads, many small queries on a large table.
 
     Past its cost threshold (reached by any national scan) PostgreSQL spends up to a second
     compiling a query that runs in a fraction of that: the API turns JIT off.
     """
-    connect_args = {} if jit else {"options": "-c jit=off"}
+    connect_args: dict = {} if jit else {"options": "-c jit=off"}
+    if connect_timeout is not None:
+        connect_args["connect_timeout"] = connect_timeout
     return create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args)
 
 
