@@ -425,14 +425,19 @@ class CarteOffre(Base):
     )
 
 
-class CarteCompte(Base):
-    """Per card, its published on-site offers: kept exact by the triggers of 0008."""
+class CelluleOffre(Base):
+    """The published offers of one cell of the low-zoom tile grid, for all offers (couche
+    '') or one card: derived, kept by the triggers of migration 0008."""
 
-    __tablename__ = "carte_compte"
-    carte_slug: Mapped[str] = mapped_column(
-        ForeignKey("carte.slug", ondelete="CASCADE"), primary_key=True
-    )
-    sur_place: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    __tablename__ = "cellule_offre"
+    couche: Mapped[str] = mapped_column(Text, primary_key=True)
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nombre: Mapped[int] = mapped_column(BigInteger)
+    somme_id: Mapped[int] = mapped_column(BigInteger, doc="L'identifiant quand nombre = 1")
+    somme_lon: Mapped[float] = mapped_column(Float(precision=53))
+    somme_lat: Mapped[float] = mapped_column(Float(precision=53))
 
 
 class BesoinJeu(Base):

@@ -150,12 +150,25 @@ def count(connection: Connection, filters: Filtres) -> int:
     if filters.rayon_km is not None:
         return compute(connection)
     point_free = dataclasses.replace(filters, lon=None, lat=None)
-    if filters.carte and point_free == Filtres(carte=filters.carte):
-        # The most asked total, a whole card: kept exact by the writes (migration 0008).
+    layer = grid_layer(point_free)
+    if layer is not None:
+        # The most asked totals, a whole card or every offer: the sum of the zoom-0 cells of
+        # the grid the writes keep exact (migration 0008).
         return connection.execute(text(
-            "SELECT coalesce((SELECT sur_place FROM carte_compte WHERE carte_slug = :carte), 0)"
-        ), {"carte": filters.carte}).scalar_one()
+            "SELECT coalesce(sum(nombre), 0)::bigint FROM cellule_offre WHERE couche = :couche "
+            "AND z = 0"
+        ), {"couche": layer}).scalar_one()
     return TOTALS.get(connection, repr(point_free), compute)
+
+
+def grid_layer(filters: Filtres) -> str | None:
+    """The layer of ``cellule_offre`` holding exactly these offers: '' for every published
+    on-site offer, a card's slug for its offers; None when other filters apply."""
+    if filters == Filtres():
+        return ""
+    if filters.carte and filters == Filtres(carte=filters.carte):
+        return filters.carte
+    return None
 
 
 def _nearest_source(filters: Filtres) -> tuple[str, str, Filtres, dict[str, Any]]:

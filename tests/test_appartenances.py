@@ -1,4 +1,4 @@
-"""Memberships carry the published position, card rows and card counts follow every write.
+"""Memberships carry the published position; card rows, tile cells and totals follow every write.
 
 What a user relies on: the nearest offers of a rare card are found on that card's own index
 (never by walking the whole country), and the total of a card is exact right after any
@@ -36,8 +36,24 @@ def derived_state(connection) -> tuple[set, dict]:
               CASE WHEN o.statut = 'publiee' AND o.mode = 'sur_place' THEN o.geom END
     """)).scalar_one()
     assert stale == 0
+    cells = """
+        SELECT couche, z, cx, cy, {nombre}, {somme_id}, round({lon}::numeric, 7),
+               round({lat}::numeric, 7) FROM {source} {group}
+    """
+    kept = set(connection.execute(text(cells.format(
+        nombre="nombre", somme_id="somme_id", lon="somme_lon", lat="somme_lat",
+        source="cellule_offre WHERE nombre <> 0", group=""))).all())
+    rebuilt = set(connection.execute(text(cells.format(
+        nombre="count(*)", somme_id="sum(id)", lon="sum(lon)", lat="sum(lat)", source="""(
+            SELECT '' AS couche, id, ST_X(geom) AS lon, ST_Y(geom) AS lat FROM offre
+            WHERE statut = 'publiee' AND mode = 'sur_place'
+            UNION ALL SELECT carte_slug, offre_id, ST_X(geog::geometry), ST_Y(geog::geometry)
+            FROM carte_offre WHERE geog IS NOT NULL) p, cellules_du_point(p.lon, p.lat)""",
+        group="GROUP BY 1, 2, 3, 4"))).all())
+    assert kept == rebuilt
     counts = dict(connection.execute(text(
-        "SELECT carte_slug, sur_place FROM carte_compte WHERE sur_place <> 0")).all())
+        "SELECT couche, sum(nombre) FROM cellule_offre WHERE z = 0 AND couche <> '' "
+        "GROUP BY 1 HAVING sum(nombre) <> 0")).all())
     by_card: dict[str, int] = {}
     for carte, _, position in expected:
         if position is not None:

@@ -1,4 +1,5 @@
-"""Nearest offers of one card or one jeu without walking the others, and exact card counts.
+"""Nearest offers of one card or one jeu without walking the others; low-zoom grid and card
+totals kept exact by the writes.
 
 Why: the nearest-neighbour scan on ``offre`` walks the offers of every card until it finds
 enough of the asked one: for a rare card (vaccination-voyageur, activité physique) that is
@@ -9,11 +10,14 @@ most of the country. The published position is therefore copied onto each member
   one ordered index scan inside J;
 - ``carte_offre``: one row per (card, offer) that at least one jeu of the card holds, with
   the same ``geog``; GiST index on (carte_slug, geog) for « the k nearest of card C »;
-- ``carte_compte``: per card, the number of its published on-site offers, kept exact by the
-  writes themselves (the total of a card search without other filters, read in O(1) right
-  after any write, on every worker and replica).
+- ``cellule_offre``: the low-zoom grid of the vector tiles (64 × 64 cells per tile, zooms
+  0 to 10), for every published on-site offer (``couche`` '') and for each card, with the
+  count, the sum of the ids (the id itself when a cell holds one offer) and of the
+  coordinates (their mean is where the bubble goes). A tile below zoom 11 reads at most
+  4 096 rows instead of every offer of the country, and the total of a card is the sum of
+  its zoom-0 cells: both exact right after any write, on every worker and replica.
 
-Triggers keep the three in step with ``offre``, ``jeu_offre`` and ``jeu``, set-based
+Triggers keep them in step with ``offre``, ``jeu_offre`` and ``jeu``, set-based
 (statement-level, transition tables): whoever writes (ingestion, jeux recompute, ARS edit,
 benchmark copy) cannot forget them.
 
@@ -35,6 +39,28 @@ depends_on: str | Sequence[str] | None = None
 
 PUBLISHED_POINT = ("CASE WHEN {o}.statut = 'publiee' AND {o}.mode = 'sur_place' "
                    "THEN {o}.geom::geography END")
+
+
+# The low-zoom grid of api/routers/tiles.py: CELLS × CELLS cells per tile below DETAIL_ZOOM.
+CELLS = 64
+DETAIL_ZOOM = 11
+# Adds a statement's points (+1 inserted, -1 removed) to their cells, in key order so that
+# two writers lock cells in the same order; a cell left empty keeps its row at nombre 0.
+CELL_DELTA = """
+    INSERT INTO cellule_offre AS c (couche, z, cx, cy, nombre, somme_id, somme_lon, somme_lat)
+    SELECT p.couche, k.z, k.cx, k.cy, sum(p.signe), sum(p.signe * p.id),
+           sum(p.signe * p.lon), sum(p.signe * p.lat)
+    FROM ({points}) p CROSS JOIN LATERAL cellules_du_point(p.lon, p.lat) k
+    GROUP BY 1, 2, 3, 4
+    HAVING sum(p.signe) <> 0 OR sum(p.signe * p.id) <> 0
+        OR sum(p.signe * p.lon) <> 0 OR sum(p.signe * p.lat) <> 0
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (couche, z, cx, cy) DO UPDATE SET nombre = c.nombre + excluded.nombre,
+        somme_id = c.somme_id + excluded.somme_id, somme_lon = c.somme_lon + excluded.somme_lon,
+        somme_lat = c.somme_lat + excluded.somme_lat;
+"""
+TRUNCATED = (("jeu_offre", "carte_offre"), ("offre", "cellule_offre WHERE couche = ''"),
+             ("carte_offre", "cellule_offre WHERE couche <> ''"))
 
 
 def geography() -> Geography:
@@ -63,14 +89,34 @@ def upgrade() -> None:
                     postgresql_using="gist")
     op.create_index(op.f("ix_carte_offre_offre_id"), "carte_offre", ["offre_id"])
     op.create_table(
-        "carte_compte",
-        sa.Column("carte_slug", sa.Text(), nullable=False),
-        sa.Column("sur_place", sa.BigInteger(), server_default="0", nullable=False),
-        sa.ForeignKeyConstraint(["carte_slug"], ["carte.slug"],
-                                name=op.f("fk_carte_compte_carte_slug_carte"),
-                                ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("carte_slug", name=op.f("pk_carte_compte")),
+        "cellule_offre",
+        sa.Column("couche", sa.Text(), nullable=False),
+        sa.Column("z", sa.SmallInteger(), nullable=False),
+        sa.Column("cx", sa.Integer(), nullable=False),
+        sa.Column("cy", sa.Integer(), nullable=False),
+        sa.Column("nombre", sa.BigInteger(), nullable=False),
+        sa.Column("somme_id", sa.BigInteger(), nullable=False),
+        sa.Column("somme_lon", sa.Float(precision=53), nullable=False),
+        sa.Column("somme_lat", sa.Float(precision=53), nullable=False),
+        sa.PrimaryKeyConstraint("couche", "z", "cx", "cy", name=op.f("pk_cellule_offre")),
     )
+    op.execute(f"""
+        CREATE FUNCTION cellules_du_point(lon float8, lat float8)
+        RETURNS TABLE (z smallint, cx int, cy int) LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+            SELECT z::smallint,
+                   least(floor((lon + 180) / 360 * n * {CELLS}), n * {CELLS} - 1)::int,
+                   (ty * {CELLS} + least(greatest(
+                       floor((lat - south) * {CELLS} / (north - south)), 0), {CELLS} - 1))::int
+            FROM generate_series(0, {DETAIL_ZOOM - 1}) z
+            CROSS JOIN LATERAL (SELECT (2 ^ z)::float8 AS n) size
+            CROSS JOIN LATERAL (SELECT least(greatest(floor(
+                (1 - ln(tan(radians(lat)) + 1 / cos(radians(lat))) / pi()) / 2 * n), 0),
+                n - 1) AS ty) row
+            CROSS JOIN LATERAL (SELECT
+                degrees(atan(sinh(pi() * (1 - 2 * (ty + 1) / n)))) AS south,
+                degrees(atan(sinh(pi() * (1 - 2 * ty / n)))) AS north) bounds
+        $$
+    """)
     op.execute(f"""
         CREATE FUNCTION appartenance_position() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
@@ -148,55 +194,57 @@ def upgrade() -> None:
         REFERENCING OLD TABLE AS avant NEW TABLE AS apres
         FOR EACH STATEMENT EXECUTE FUNCTION cartes_apres_update_jeu()
     """)
-    # Card counts follow their rows: one delta per card and statement.
-    for event, tables, delta in (
-        ("INSERT", "NEW TABLE AS apres",
-         "SELECT carte_slug, count(geog) AS d FROM apres GROUP BY 1"),
-        ("DELETE", "OLD TABLE AS avant",
-         "SELECT carte_slug, -count(geog) AS d FROM avant GROUP BY 1"),
-        ("UPDATE", "OLD TABLE AS avant NEW TABLE AS apres",
-         "SELECT carte_slug, sum(d) AS d FROM (SELECT carte_slug, count(geog) AS d FROM apres "
-         "GROUP BY 1 UNION ALL SELECT carte_slug, -count(geog) FROM avant GROUP BY 1) t "
-         "GROUP BY 1"),
-    ):
-        name = f"compte_apres_{event.lower()}_carte_offre"
-        op.execute(f"""
-            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                INSERT INTO carte_compte AS c (carte_slug, sur_place)
-                SELECT carte_slug, d FROM ({delta}) delta
-                WHERE d <> 0 AND EXISTS (SELECT 1 FROM carte WHERE slug = delta.carte_slug)
-                ON CONFLICT (carte_slug) DO UPDATE SET sur_place = c.sur_place + excluded.sur_place;
-                RETURN NULL;
-            END $$
-        """)
-        op.execute(f"""
-            CREATE TRIGGER {name} AFTER {event} ON carte_offre REFERENCING {tables}
-            FOR EACH STATEMENT EXECUTE FUNCTION {name}()
-        """)
+    # Grid cells follow the published points: one delta per cell and statement.
+    layers = {
+        "offre": ("'' AS couche, t.id AS id, ST_X(t.geom) AS lon, ST_Y(t.geom) AS lat",
+                  "t.statut = 'publiee' AND t.mode = 'sur_place' AND t.geom IS NOT NULL"),
+        "carte_offre": ("t.carte_slug AS couche, t.offre_id AS id, ST_X(t.geog::geometry) AS lon, "
+                        "ST_Y(t.geog::geometry) AS lat", "t.geog IS NOT NULL"),
+    }
+    for table, (columns, published) in layers.items():
+        for event, tables in (("INSERT", "NEW TABLE AS apres"), ("DELETE", "OLD TABLE AS avant"),
+                              ("UPDATE", "OLD TABLE AS avant NEW TABLE AS apres")):
+            sides = [f"SELECT {sign} AS signe, {columns} FROM {side} t WHERE {published}"
+                     for sign, side in ((1, "apres"), (-1, "avant")) if side in tables]
+            name = f"cellules_apres_{event.lower()}_{table}"
+            op.execute(f"""
+                CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    {CELL_DELTA.format(points=" UNION ALL ".join(sides))}
+                    RETURN NULL;
+                END $$
+            """)
+            op.execute(f"""
+                CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {tables}
+                FOR EACH STATEMENT EXECUTE FUNCTION {name}()
+            """)
     # TRUNCATE (tests, a full reload) empties what is derived from the truncated rows.
-    for table, derived in (("jeu_offre", "carte_offre"), ("carte_offre", "carte_compte")):
+    for table, derived in TRUNCATED:
         op.execute(f"""
-            CREATE FUNCTION vider_{derived}() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE FUNCTION vider_{table}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 DELETE FROM {derived};
                 RETURN NULL;
             END $$
         """)
         op.execute(f"""
-            CREATE TRIGGER vider_{derived} AFTER TRUNCATE ON {table}
-            FOR EACH STATEMENT EXECUTE FUNCTION vider_{derived}()
+            CREATE TRIGGER vider_{table} AFTER TRUNCATE ON {table}
+            FOR EACH STATEMENT EXECUTE FUNCTION vider_{table}()
         """)
     op.execute("SELECT cartes_des_offres(ARRAY(SELECT DISTINCT offre_id FROM jeu_offre))")
+    columns, published = layers["offre"]
+    op.execute(CELL_DELTA.format(points=f"SELECT 1 AS signe, {columns} FROM offre t "
+                                        f"WHERE {published}"))
 
 
 def downgrade() -> None:
-    for table, derived in (("jeu_offre", "carte_offre"), ("carte_offre", "carte_compte")):
-        op.execute(f"DROP TRIGGER IF EXISTS vider_{derived} ON {table}")
-        op.execute(f"DROP FUNCTION IF EXISTS vider_{derived}()")
+    for table, _ in TRUNCATED:
+        op.execute(f"DROP TRIGGER IF EXISTS vider_{table} ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS vider_{table}()")
     for event in ("insert", "delete", "update"):
-        op.execute(f"DROP TRIGGER IF EXISTS compte_apres_{event}_carte_offre ON carte_offre")
-        op.execute(f"DROP FUNCTION IF EXISTS compte_apres_{event}_carte_offre()")
+        for table in ("offre", "carte_offre"):
+            op.execute(f"DROP TRIGGER IF EXISTS cellules_apres_{event}_{table} ON {table}")
+            op.execute(f"DROP FUNCTION IF EXISTS cellules_apres_{event}_{table}()")
         op.execute(f"DROP TRIGGER IF EXISTS cartes_apres_{event}_jeu_offre ON jeu_offre")
         op.execute(f"DROP FUNCTION IF EXISTS cartes_apres_{event}_jeu_offre()")
     op.execute("DROP TRIGGER IF EXISTS cartes_apres_update_jeu ON jeu")
@@ -206,7 +254,8 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS appartenance_position ON jeu_offre")
     op.execute("DROP FUNCTION IF EXISTS appartenance_position()")
     op.execute("DROP FUNCTION IF EXISTS cartes_des_offres(bigint[])")
-    op.drop_table("carte_compte")
+    op.execute("DROP FUNCTION IF EXISTS cellules_du_point(float8, float8)")
+    op.drop_table("cellule_offre")
     op.drop_table("carte_offre")
     op.drop_index("ix_jeu_offre_jeu_slug_geog", table_name="jeu_offre")
     op.drop_column("jeu_offre", "geog")
