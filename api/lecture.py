@@ -5,8 +5,9 @@ replica, so that they scale apart from the primary, which takes every write. A r
 replays the primary a little late, so:
 
 - **read-your-writes**: a successful write by an account (a POST, PATCH, PUT or DELETE with
-  its API token or Espace ARS session, answered < 400) sets a short-lived cookie; while it lasts, that client reads from the primary and sees its
-  own write at once (an ARS editor checking the offer they just published);
+  its API token or Espace ARS session, answered < 400) sets a short-lived cookie; while it
+  lasts, that client reads from the primary and sees its own write at once (an ARS editor
+  checking the offer they just published);
 - **failover**: when the replica cannot be reached, reads go to the primary and the replica
   is tried again a few seconds later; the service stays up.
 

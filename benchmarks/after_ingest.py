@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,13 +23,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api_load import CARD, percentile, start, uvicorn  # noqa: E402
-from synthetic_offers import NATIONAL  # noqa: E402
+from api_load import CARD, percentile, real_points, start, uvicorn  # noqa: E402
 from sqlalchemy import text  # noqa: E402
+from synthetic_offers import national_base  # noqa: E402
 
-from cartographie.db import embedded_cluster, make_engine  # noqa: E402
-from cartographie.initialisation import initialise  # noqa: E402
-from cartographie.settings import Settings  # noqa: E402
+from cartographie.db import make_engine  # noqa: E402
 
 PORT = 18804
 
@@ -42,24 +39,12 @@ def main() -> None:
                         help="base de la grappe embarquée (recréée)")
     parser.add_argument("--graine", type=int, default=42)
     args = parser.parse_args()
-    settings = Settings(database_url=None)
-    cluster = embedded_cluster(settings)
-    cluster.start()
-    cluster.drop_database(args.base)
-    cluster.ensure_database(args.base)
-    url = cluster.url(args.base)
-    initialise(url, settings.resolved_data_dir)
-    started = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "cartographie"), "ingest", "finess",
-                    str(NATIONAL)], check=True, stdout=subprocess.DEVNULL,
-                   env={**os.environ, "DATABASE_URL": url, "COLUMNS": "200"})
-    ingest_seconds = time.perf_counter() - started
+    started_ingest: list[float] = []
+    url = national_base(args.base, initialised=lambda: started_ingest.append(time.perf_counter()))
+    ingest_seconds = time.perf_counter() - started_ingest[0]
     engine = make_engine(url)
     with engine.connect() as connection:
-        points = connection.execute(text("""
-            SELECT ST_X(geom), ST_Y(geom) FROM offre WHERE statut = 'publiee'
-              AND geom IS NOT NULL ORDER BY id
-        """)).all()
+        points = real_points(connection)
         analysed = connection.execute(text(
             "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'offre'"
         )).scalar_one()

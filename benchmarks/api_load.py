@@ -243,6 +243,24 @@ async def measure(query: Query, base: str, points: list[tuple[float, float]], re
             "rps": throughput, "apres_ecriture": after_write}
 
 
+def bench_url(url: str | None) -> str:
+    """The database measured: ``url``, else ``cartographie_bench`` of the embedded cluster."""
+    if url is not None:
+        return url
+    cluster = embedded_cluster(Settings(database_url=None))
+    cluster.start()
+    return cluster.url("cartographie_bench")
+
+
+def real_points(connection) -> list[tuple[float, float]]:
+    """Where the requests are made: the real (non-synthetic) published offers, in id order."""
+    return [tuple(p) for p in connection.execute(text("""
+        SELECT ST_X(geom), ST_Y(geom) FROM offre
+        WHERE statut = 'publiee' AND geom IS NOT NULL AND NOT attributs ? 'synthetique'
+        ORDER BY id
+    """))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="base à mesurer (défaut : cartographie_bench embarquée)")
@@ -251,18 +269,10 @@ def main() -> None:
     parser.add_argument("--graine", type=int, default=42)
     parser.add_argument("--workers", type=int, default=1, help="processus de notre serveur")
     args = parser.parse_args()
-    url = args.url
-    if url is None:
-        cluster = embedded_cluster(Settings(database_url=None))
-        cluster.start()
-        url = cluster.url("cartographie_bench")
+    url = bench_url(args.url)
     engine = make_engine(url)
     with engine.connect() as connection:
-        real = connection.execute(text("""
-            SELECT ST_X(geom), ST_Y(geom) FROM offre
-            WHERE statut = 'publiee' AND geom IS NOT NULL AND NOT attributs ? 'synthetique'
-            ORDER BY id
-        """)).all()
+        real = real_points(connection)
         offers, real_offer = connection.execute(text("""
             SELECT count(*), min(id) FILTER (WHERE NOT attributs ? 'synthetique')
             FROM offre WHERE statut = 'publiee'

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import sys
@@ -29,11 +30,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api_load import percentile, start, tile_of, uvicorn  # noqa: E402
+from api_load import bench_url, percentile, real_points, start, tile_of, uvicorn  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
-from cartographie.db import embedded_cluster, make_engine  # noqa: E402
-from cartographie.settings import Settings  # noqa: E402
+from cartographie.db import make_engine  # noqa: E402
 from cartographie.taxonomy import CARTES  # noqa: E402
 
 PORT = 18803
@@ -59,10 +59,8 @@ def request_for(kind: str, rng: random.Random, lon: float, lat: float) -> str:
 def resident_memory_mb(pid: int) -> float:
     """Resident memory of a process and its children (the uvicorn workers), in MB."""
     pids = [pid]
-    try:
+    with contextlib.suppress(OSError):
         pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        pass
     total = 0
     for one in pids:
         try:
@@ -144,18 +142,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--graine", type=int, default=42)
     args = parser.parse_args()
-    url = args.url
-    if url is None:
-        cluster = embedded_cluster(Settings(database_url=None))
-        cluster.start()
-        url = cluster.url("cartographie_bench")
+    url = bench_url(args.url)
     engine = make_engine(url)
     with engine.connect() as connection:
-        points = [tuple(p) for p in connection.execute(text("""
-            SELECT ST_X(geom), ST_Y(geom) FROM offre
-            WHERE statut = 'publiee' AND geom IS NOT NULL AND NOT attributs ? 'synthetique'
-            ORDER BY id
-        """))]
+        points = real_points(connection)
         offers = connection.execute(text(
             "SELECT count(*) FROM offre WHERE statut = 'publiee'")).scalar_one()
     engine.dispose()

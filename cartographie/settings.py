@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     port: int = 8000
     workers: int = Field(
         default=1, ge=1,
-        description="Processus de service de « cartographie serve » (ils ne partagent que la base).",
+        description="Processus de « cartographie serve » (ils ne partagent que la base).",
     )
 
     @property

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
 
+from tests.test_cache import CARD, add_offer_on_the_card
 from tests.test_cli import BIN, free_port
 
-CARD = "addiction-tabac"
 PARIS_TILE = "/tiles/5/16/11.mvt"  # z5 aggregated tile over Paris, kept per data version
 TOTAL = f"/api/v1/offres?carte={CARD}&age=30&limit=1"  # kept per data version too
 
@@ -67,15 +66,7 @@ def test_a_write_is_seen_by_every_worker_at_once(two_workers, ingest_engine):
                for _ in range(20)]  # both workers now hold the total and the empty tile
     assert set(answers) == {(0, 204)}
     with ingest_engine.begin() as connection:  # an ARS publication, committed elsewhere
-        offer_id = connection.execute(text("""
-            INSERT INTO offre (nom, statut, geom)
-            VALUES ('Consultation tabac', 'publiee', ST_SetSRID(ST_MakePoint(2.35, 48.85), 4326))
-            RETURNING id
-        """)).scalar_one()
-        connection.execute(text("""
-            INSERT INTO jeu_offre (jeu_slug, offre_id, raison)
-            SELECT slug, :id, 'manuel' FROM jeu WHERE carte_slug = :carte LIMIT 1
-        """), {"id": offer_id, "carte": CARD})
+        offer_id = add_offer_on_the_card(connection)
     answers = [(ask(two_workers, TOTAL).json()["total"], ask(two_workers, PARIS_TILE).status_code)
                for _ in range(20)]
     assert set(answers) == {(1, 200)}
