@@ -231,8 +231,18 @@ def save_definitions(connection: Connection, jeux: list[JeuDef]) -> None:
 
 
 def recompute(connection: Connection, jeux: list[JeuDef]) -> dict[str, int]:
-    """Rebuild every membership from the rules, set-based; returns offers per jeu."""
-    connection.execute(text("DELETE FROM jeu_offre"))
+    """Rebuild every membership from the rules, set-based; returns offers per jeu.
+
+    The memberships are computed aside, then only the difference is written: an ARS edit
+    changes a handful of rows instead of rewriting every membership of the country (and the
+    card rows and counts the triggers of migration 0008 derive from them).
+    """
+    connection.execute(text("""
+        CREATE TEMP TABLE IF NOT EXISTS jeu_offre_calcul (
+            jeu_slug text, offre_id bigint, raison text, regle text,
+            PRIMARY KEY (jeu_slug, offre_id)) ON COMMIT DROP
+    """))
+    connection.execute(text("TRUNCATE jeu_offre_calcul"))
     for jeu in jeux:
         excluded = ["false"]
         params: dict[str, Any] = {"jeu": jeu.slug, "exclure": jeu.exclure}
@@ -243,7 +253,7 @@ def recompute(connection: Connection, jeux: list[JeuDef]) -> dict[str, int]:
         for index, rule in enumerate(jeu.regles):
             condition, rule_params = compile_rule(rule, f"r{index}")
             connection.execute(text(f"""
-                INSERT INTO jeu_offre (jeu_slug, offre_id, raison, regle)
+                INSERT INTO jeu_offre_calcul (jeu_slug, offre_id, raison, regle)
                 SELECT :jeu, o.id, 'regle', :regle FROM offre o
                 WHERE {condition} AND NOT ({' OR '.join(excluded)})
                   AND NOT (o.id = ANY(:exclure))
@@ -251,12 +261,30 @@ def recompute(connection: Connection, jeux: list[JeuDef]) -> dict[str, int]:
             """), {**params, **rule_params, "regle": rule.nom})
         if jeu.inclure:
             connection.execute(text("""
-                INSERT INTO jeu_offre (jeu_slug, offre_id, raison, regle)
+                INSERT INTO jeu_offre_calcul (jeu_slug, offre_id, raison, regle)
                 SELECT :jeu, o.id, 'manuel', 'inclusion manuelle' FROM offre o
                 WHERE o.id = ANY(:inclure)
                 ON CONFLICT (jeu_slug, offre_id) DO UPDATE SET raison = 'manuel',
                     regle = 'inclusion manuelle'
             """), {"jeu": jeu.slug, "inclure": jeu.inclure})
+    connection.execute(text("ANALYZE jeu_offre_calcul"))
+    connection.execute(text("""
+        DELETE FROM jeu_offre jo WHERE NOT EXISTS (
+            SELECT 1 FROM jeu_offre_calcul c
+            WHERE c.jeu_slug = jo.jeu_slug AND c.offre_id = jo.offre_id)
+    """))
+    connection.execute(text("""
+        UPDATE jeu_offre jo SET raison = c.raison, regle = c.regle FROM jeu_offre_calcul c
+        WHERE c.jeu_slug = jo.jeu_slug AND c.offre_id = jo.offre_id
+          AND (jo.raison, jo.regle) IS DISTINCT FROM (c.raison, c.regle)
+    """))
+    connection.execute(text("""
+        INSERT INTO jeu_offre (jeu_slug, offre_id, raison, regle)
+        SELECT jeu_slug, offre_id, raison, regle FROM jeu_offre_calcul c
+        WHERE NOT EXISTS (SELECT 1 FROM jeu_offre jo
+                          WHERE jo.jeu_slug = c.jeu_slug AND jo.offre_id = c.offre_id)
+    """))
+    # After the difference is written: the public is derived from the memberships as they are.
     recompute_public(connection)
     rows = connection.execute(text("""
         SELECT j.slug, count(jo.offre_id) FROM jeu j

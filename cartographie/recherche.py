@@ -153,19 +153,63 @@ def count(connection: Connection, filters: Filtres) -> int:
     if filters.rayon_km is not None:
         return compute(connection)
     point_free = dataclasses.replace(filters, lon=None, lat=None)
+    layer = grid_layer(point_free)
+    if layer is not None:
+        # The most asked totals, a whole card or every offer: the sum of the zoom-0 cells of
+        # the grid the writes keep exact (migration 0008).
+        return connection.execute(text(
+            "SELECT coalesce(sum(nombre), 0)::bigint FROM cellule_offre WHERE couche = :couche "
+            "AND z = 0"
+        ), {"couche": layer}).scalar_one()
     return TOTALS.get(connection, repr(point_free), compute)
+
+
+def grid_layer(filters: Filtres) -> str | None:
+    """The layer of ``cellule_offre`` holding exactly these offers: '' for every published
+    on-site offer, a card's slug for its offers; None when other filters apply."""
+    if filters == Filtres():
+        return ""
+    if filters.carte and filters == Filtres(carte=filters.carte):
+        return filters.carte
+    return None
+
+
+def _nearest_source(filters: Filtres) -> tuple[str, str, Filtres, dict[str, Any]]:
+    """Where the nearest-neighbour scan runs: FROM clause, position, remaining filters.
+
+    One card, or one jeu, is scanned on its own membership index (migration 0008), so a rare
+    card never walks the offers of the others; any other search scans every offer.
+    """
+    remaining = dataclasses.replace(filters, rayon_km=None)
+    if filters.a_distance:  # remote offers have no position on a membership
+        return "offre o", "o.geom::geography", remaining, {}
+    if filters.carte:
+        return ("carte_offre m JOIN offre o ON o.id = m.offre_id AND m.carte_slug = :membre "
+                "AND m.geog IS NOT NULL", "m.geog",
+                dataclasses.replace(remaining, carte=None), {"membre": filters.carte})
+    if filters.jeu and len(filters.jeu) == 1:
+        return ("jeu_offre m JOIN offre o ON o.id = m.offre_id AND m.jeu_slug = :membre "
+                "AND m.geog IS NOT NULL", "m.geog",
+                dataclasses.replace(remaining, jeu=None), {"membre": filters.jeu[0]})
+    return "offre o", "o.geom::geography", remaining, {}
 
 
 def page(connection: Connection, filters: Filtres, limit: int = 20,
          offset: int = 0) -> list[dict[str, Any]]:
-    """One page of offers, nearest first when a point is given, else by id."""
+    """One page of offers, nearest first when a point is given, else by id.
+
+    With a point, this is the primitive « the k nearest published offers of card C (or of
+    jeu J) to P within R km, with the usual filters »: ``Filtres(carte=C)`` or
+    ``Filtres(jeu=[J])`` with ``lon``, ``lat``, ``rayon_km`` and ``limit=k``.
+    """
     if filters.near:
-        # KNN on the geography index finds the nearest candidates, the spheroid distance
+        # KNN on a geography index finds the nearest candidates, the spheroid distance
         # orders them, and the radius is checked on those candidates only: as a WHERE clause
         # it would make PostgreSQL fetch and sort every offer in the disc (tens of thousands
         # in a city) before keeping five.
-        condition, params = where(dataclasses.replace(filters, rayon_km=None))
-        params.update(limit=limit, offset=offset)
+        source, position, remaining, source_params = _nearest_source(filters)
+        condition, params = where(remaining)
+        params.update(source_params, limit=limit, offset=offset)
         within = ""
         if filters.rayon_km is not None:  # remote offers have no distance and stay
             within = "WHERE distance_m IS NULL OR distance_m <= :rayon_m"
@@ -173,12 +217,12 @@ def page(connection: Connection, filters: Filtres, limit: int = 20,
         sql = f"""
             SELECT * FROM (
                 SELECT {OFFER_COLUMNS},
-                       ST_Distance(o.geom::geography, pt.g) AS distance_m
-                FROM offre o
+                       ST_Distance({position}, pt.g) AS distance_m
+                FROM {source}
                 CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) pt
                 LEFT JOIN commune k ON k.code = o.code_commune
                 WHERE {condition}
-                ORDER BY o.geom::geography <-> pt.g NULLS LAST
+                ORDER BY {position} <-> pt.g NULLS LAST
                 LIMIT (:limit + :offset) * 2 + 10
             ) nearest {within}
             ORDER BY distance_m NULLS LAST, id LIMIT :limit OFFSET :offset

@@ -149,6 +149,7 @@ def attach(connection: Connection, source: str, run_id: int, equivalences: Path,
           AND NOT EXISTS (SELECT 1 FROM nouvelles_valeurs m WHERE m.fusion AND m.offre_id = o.id)
           AND NOT EXISTS (SELECT 1 FROM offre_source os
                           WHERE os.offre_id = o.id AND os.source = :source AND os.actif)
+        ORDER BY n.cle, o.id  -- equal scores break the same way whatever the plan
     """), {**params, "meters": thresholds.distance_m,
            "degrees": thresholds.distance_m / 50_000}).all()
     best: dict[str, tuple[float, int, str]] = {}

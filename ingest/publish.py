@@ -137,7 +137,10 @@ def _new_values_sql() -> str:
                          DESC,
                      k.population DESC NULLS LAST
             LIMIT 1
-        ) place ON true;
+        ) place ON true
+        -- new ids in record order, whatever the plan (nextval runs after the sort): the same
+        -- file gives the same ids, and ties in the merge break the same way
+        ORDER BY i.cle;
         CREATE INDEX ON nouvelles_valeurs (offre_id);
         CREATE INDEX ON nouvelles_valeurs (cle);
     """
