@@ -7,11 +7,14 @@ searched up to ``MAX_RADIUS_KM``, so the nearest specialised offer is always the
 exists (the next ones only if not far beyond it), and each offer says why it is there (its
 jeu). Then come the card's national remote
 resources that fit the person's age. An optional need (« besoin ») keeps the jeux linked to it.
+
+Each jeu is searched with ``recherche.page(Filtres(jeu=[slug], …))``: nearest-first on the
+jeu's own membership index (migration 0008), so a jeu of twenty offers never walks the offers
+of the others, and the answer is the one the API's search would give.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +24,6 @@ from cartographie import recherche
 
 MAX_RADIUS_KM = 200
 PER_JEU = 3
-# Below this many members a jeu is searched from its members (a few hundred distances);
-# above, nearest-first over the offers (KNN) meets members at once. KNN alone walks most of
-# France for a jeu of twenty offers (vaccination internationale: 1.3 s).
-SPARSE_JEU = 2000
 # After a jeu's nearest offer, the next ones are shown only if they are not much farther:
 # a BAPU 1 km away is not followed by two in another city 150 km away.
 NEAR_KM = 30
@@ -66,12 +65,11 @@ def card_jeux(connection: Connection, carte: str, besoin: str | None) -> list[di
     """The card's jeux in its order; with a need, those linked to it (all if none is)."""
     rows = connection.execute(text("""
         SELECT j.slug, j.nom, j.description, j.age_min, j.age_max, j.publics,
-               (SELECT count(*) FROM (SELECT 1 FROM jeu_offre m WHERE m.jeu_slug = j.slug
-                                      LIMIT :sparse + 1) counted) AS membres,
+               EXISTS (SELECT 1 FROM jeu_offre m WHERE m.jeu_slug = j.slug) AS membres,
                (CAST(:besoin AS text) IS NULL OR EXISTS (SELECT 1 FROM besoin_jeu bj
                    WHERE bj.jeu_slug = j.slug AND bj.besoin_slug = :besoin)) AS pour_besoin
         FROM jeu j WHERE j.carte_slug = :carte ORDER BY j.ordre
-    """), {"carte": carte, "besoin": besoin, "sparse": SPARSE_JEU}).mappings().all()
+    """), {"carte": carte, "besoin": besoin}).mappings().all()
     linked = [dict(r) for r in rows if r["pour_besoin"]]
     return [{k: v for k, v in r.items() if k != "pour_besoin"}
             for r in (linked or [dict(r) for r in rows])]
@@ -85,34 +83,6 @@ def remote_resources(connection: Connection, carte: str, age: int | None) -> lis
         WHERE cr.carte_slug = :s ORDER BY cr.ordre
     """), {"s": carte}).mappings().all()
     return [dict(r) for r in rows if serves(r, age)]
-
-
-def nearest_members(connection: Connection, jeu: str, filters: recherche.Filtres,
-                    limit: int) -> list[dict[str, Any]]:
-    """A sparse jeu's nearest suitable offers, read from its members (same filters and
-    columns as ``recherche``, so the answer is the one the API's search would give).
-
-    The radius is checked on the members' distances, not in the WHERE clause: there, it
-    would lead PostgreSQL to scan every offer of the 200 km disc through the spatial index.
-    """
-    condition, params = recherche.where(dataclasses.replace(filters, rayon_km=None))
-    params.update(jeu=jeu, limit=limit, rayon_m=(filters.rayon_km or MAX_RADIUS_KM) * 1000)
-    return [dict(row) for row in connection.execute(text(f"""
-        WITH nearest AS (
-            SELECT id, distance_m FROM (
-                SELECT o.id, ST_Distance(o.geom::geography,
-                                         ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)
-                           AS distance_m
-                FROM jeu_offre m JOIN offre o ON o.id = m.offre_id
-                WHERE m.jeu_slug = :jeu AND {condition}
-            ) members WHERE distance_m <= :rayon_m
-            ORDER BY distance_m, id LIMIT :limit
-        )
-        SELECT {recherche.OFFER_COLUMNS}, n.distance_m
-        FROM nearest n JOIN offre o ON o.id = n.id
-        LEFT JOIN commune k ON k.code = o.code_commune
-        ORDER BY n.distance_m, o.id
-    """), params).mappings()]
 
 
 def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
@@ -134,13 +104,9 @@ def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
             if not jeu["membres"] or not serves(jeu, age):
                 continue
             wanted = per_jeu + len(shown)
-            if jeu["membres"] <= SPARSE_JEU:
-                filters = recherche.Filtres(age=age, lon=lon, lat=lat, rayon_km=MAX_RADIUS_KM)
-                candidates = nearest_members(connection, jeu["slug"], filters, wanted)
-            else:
-                filters = recherche.Filtres(jeu=[jeu["slug"]], age=age, lon=lon, lat=lat,
-                                            rayon_km=MAX_RADIUS_KM)
-                candidates = recherche.page(connection, filters, limit=wanted)
+            filters = recherche.Filtres(jeu=[jeu["slug"]], age=age, lon=lon, lat=lat,
+                                        rayon_km=MAX_RADIUS_KM)
+            candidates = recherche.page(connection, filters, limit=wanted)
             # An offer already shown under a more specialised jeu of the card is not repeated.
             found = [o for o in candidates if o["id"] not in shown][:per_jeu]
             if not found:
