@@ -8,9 +8,10 @@ exists (the next ones only if not far beyond it), and each offer says why it is 
 jeu). Then come the card's national remote
 resources that fit the person's age. An optional need (« besoin ») keeps the jeux linked to it.
 
-Each jeu is searched with ``recherche.page(Filtres(jeu=[slug], …))``: nearest-first on the
-jeu's own membership index (migration 0008), so a jeu of twenty offers never walks the offers
-of the others, and the answer is the one the API's search would give.
+A card's jeux are searched together with ``recherche.nearest_per_jeu`` (one statement, the
+answer of ``recherche.page(Filtres(jeu=[slug], …))`` for each): nearest-first on each jeu's
+own membership index (migration 0008), so a jeu of twenty offers never walks the offers of
+the others.
 """
 
 from __future__ import annotations
@@ -99,16 +100,18 @@ def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
             besoin = dict(connection.execute(text(
                 "SELECT slug, libelle FROM besoin WHERE slug = :b"), {"b": besoins[slug]},
             ).mappings().one())
+        jeux = [jeu for jeu in card_jeux(connection, slug, besoin and besoin["slug"])
+                if jeu["membres"] and serves(jeu, age)]
+        # Enough candidates for the jeu at rank k even if the k before it showed their
+        # offers in it: the first per_jeu not yet shown are those a search of exactly
+        # per_jeu + len(shown) would give.
+        nearest = recherche.nearest_per_jeu(
+            connection, recherche.Filtres(age=age, lon=lon, lat=lat, rayon_km=MAX_RADIUS_KM),
+            {jeu["slug"]: per_jeu * (rank + 1) for rank, jeu in enumerate(jeux)}) if jeux else {}
         sections, shown = [], set()
-        for jeu in card_jeux(connection, slug, besoin and besoin["slug"]):
-            if not jeu["membres"] or not serves(jeu, age):
-                continue
-            wanted = per_jeu + len(shown)
-            filters = recherche.Filtres(jeu=[jeu["slug"]], age=age, lon=lon, lat=lat,
-                                        rayon_km=MAX_RADIUS_KM)
-            candidates = recherche.page(connection, filters, limit=wanted)
+        for jeu in jeux:
             # An offer already shown under a more specialised jeu of the card is not repeated.
-            found = [o for o in candidates if o["id"] not in shown][:per_jeu]
+            found = [o for o in nearest[jeu["slug"]] if o["id"] not in shown][:per_jeu]
             if not found:
                 continue
             reach = max(NEAR_KM * 1000, TAIL_FACTOR * (found[0]["distance_m"] or 0))

@@ -194,6 +194,51 @@ def _nearest_source(filters: Filtres) -> tuple[str, str, Filtres, dict[str, Any]
     return "offre o", "o.geom::geography", remaining, {}
 
 
+def _nearest_sql(source: str, position: str, condition: str, within: str,
+                 limit: str = ":limit") -> str:
+    """The ``limit`` nearest offers of ``source`` to (:lon, :lat): KNN candidates, then the
+    spheroid distance orders them and ``within`` checks the radius on those candidates only."""
+    return f"""
+            SELECT * FROM (
+                SELECT {OFFER_COLUMNS},
+                       ST_Distance({position}, pt.g) AS distance_m
+                FROM {source}
+                CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) pt
+                LEFT JOIN commune k ON k.code = o.code_commune
+                WHERE {condition}
+                ORDER BY {position} <-> pt.g NULLS LAST
+                LIMIT ({limit} + :offset) * 2 + 10
+            ) nearest {within}
+            ORDER BY distance_m NULLS LAST, id LIMIT {limit} OFFSET :offset
+        """
+
+
+def nearest_per_jeu(connection: Connection, filters: Filtres,
+                    limits: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """For each jeu J of ``limits``, what ``page(Filtres(jeu=[J], …), limit=limits[J])``
+    gives, in one statement: each jeu on its own membership index (migration 0008), one
+    round trip instead of one per jeu (the orientation asks for a card's jeux together)."""
+    condition, params = where(dataclasses.replace(filters, jeu=None, rayon_km=None))
+    params.update(jeux=list(limits), limites=list(limits.values()), offset=0)
+    within = ""
+    if filters.rayon_km is not None:
+        within = "WHERE distance_m <= :rayon_m"
+        params["rayon_m"] = filters.rayon_km * 1000
+    nearest = _nearest_sql(
+        "jeu_offre m JOIN offre o ON o.id = m.offre_id AND m.jeu_slug = voulu.slug "
+        "AND m.geog IS NOT NULL", "m.geog", condition, within, limit="voulu.limite")
+    rows = connection.execute(text(f"""
+        SELECT voulu.slug AS jeu_slug, n.*
+        FROM unnest(CAST(:jeux AS text[]), CAST(:limites AS int[])) AS voulu(slug, limite)
+        CROSS JOIN LATERAL ({nearest}) n
+    """), params).mappings()
+    found: dict[str, list[dict[str, Any]]] = {slug: [] for slug in limits}
+    for row in rows:
+        offer = dict(row)
+        found[offer.pop("jeu_slug")].append(offer)
+    return found
+
+
 def page(connection: Connection, filters: Filtres, limit: int = 20,
          offset: int = 0) -> list[dict[str, Any]]:
     """One page of offers, nearest first when a point is given, else by id.
@@ -214,19 +259,7 @@ def page(connection: Connection, filters: Filtres, limit: int = 20,
         if filters.rayon_km is not None:  # remote offers have no distance and stay
             within = "WHERE distance_m IS NULL OR distance_m <= :rayon_m"
             params["rayon_m"] = filters.rayon_km * 1000
-        sql = f"""
-            SELECT * FROM (
-                SELECT {OFFER_COLUMNS},
-                       ST_Distance({position}, pt.g) AS distance_m
-                FROM {source}
-                CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) pt
-                LEFT JOIN commune k ON k.code = o.code_commune
-                WHERE {condition}
-                ORDER BY {position} <-> pt.g NULLS LAST
-                LIMIT (:limit + :offset) * 2 + 10
-            ) nearest {within}
-            ORDER BY distance_m NULLS LAST, id LIMIT :limit OFFSET :offset
-        """
+        sql = _nearest_sql(source, position, condition, within)
     else:
         condition, params = where(filters)
         params.update(limit=limit, offset=offset)
