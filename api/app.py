@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from api import auth, connexions, documentation, problems
 from api.caching import ETagMiddleware
+from api.lecture import ReadRouting, ReadYourWritesMiddleware
 from api.routers import (
     audit,
     cartes,
@@ -30,6 +31,8 @@ from cartographie.db import database_url, make_engine, make_session_factory, nor
 from cartographie.settings import Settings, get_settings
 from maps.folium_maps import STATIC_DIR
 
+REPLICA_CONNECT_TIMEOUT_SECONDS = 2  # an unreachable replica must not hang a read
+
 DESCRIPTION = """
 Où, près de cette personne, trouver de l'aide sur le sujet choisi après son
 **bilan prévention** ? Cette API expose les offres de prévention regroupées en 12 cartes
@@ -38,17 +41,16 @@ thématiques sous 7 sujets clés. Les erreurs suivent RFC 9457 (problem+json) en
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """Build the app; ``engine`` lets tests and scripts bring their own connection pool.
+    """Build the app; ``engine`` (the primary) lets tests and scripts bring their own pool.
 
-    Public reads go to ``DATABASE_READ_URL`` when it is set (a read replica), else to the
-    main database.
+    Public reads go to ``DATABASE_READ_URL`` when it is set (a read replica, see
+    ``api.lecture``), else to the main database; writes always go to the main database.
     """
     settings = settings or get_settings()
-    engine = engine or make_engine(
-        normalise_url(settings.database_read_url) if settings.database_read_url
-        else database_url(settings),
-        jit=False,
-    )
+    engine = engine or make_engine(database_url(settings), jit=False)
+    replica = (make_engine(normalise_url(settings.database_read_url), jit=False,
+                           connect_timeout=REPLICA_CONNECT_TIMEOUT_SECONDS)
+               if settings.database_read_url else None)
     app = FastAPI(
         title="Cartographie des ressources de prévention",
         version="1",
@@ -60,14 +62,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.openapi_version = "3.0.3"  # OGC API – Features conformance class « oas30 »
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.read_routing = ReadRouting(primary=engine, replica=replica)
     app.state.error_page = pages.error_page
-    # Writes go to the primary database even when reads go to a replica.
-    app.state.write_session_factory = make_session_factory(
-        make_engine(database_url(settings)) if settings.database_read_url else engine)
+    app.state.write_session_factory = make_session_factory(engine)
     app.state.failed_logins = connexions.FailedLogins()
     problems.install(app)
     app.add_middleware(ETagMiddleware)
+    app.add_middleware(ReadYourWritesMiddleware)
     app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url)
     app.include_router(sante.router)
     app.include_router(themes.router)

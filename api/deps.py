@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A read session per request, from the factory the app was built with."""
-    session = request.app.state.session_factory()
+    """A read session per request: on the replica, or the primary (``api.lecture``)."""
+    connection = request.app.state.read_routing.connect(request)
+    session = Session(bind=connection, expire_on_commit=False)
     try:
         yield session
     finally:
         session.close()
+        connection.close()
 
 
 def get_write_session(request: Request) -> Iterator[Session]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from cartographie.contacts import telephone_uri
 
@@ -44,7 +45,7 @@ class BesoinOut(Schema):
     types_offre: list[str]
 
 
-class RessourceOut(Schema):
+class RessourceBase(Schema):
     slug: str
     nom: str
     description: str
@@ -52,6 +53,9 @@ class RessourceOut(Schema):
     url: str | None
     horaires: str | None
     cout: str | None
+
+
+class RessourceOut(RessourceBase):
     verifie_le: dt.date
 
     @computed_field
@@ -77,3 +81,61 @@ class CarteOut(Schema):
     besoins: list[BesoinOut]
     types_offre: list[TypeOffreOut]
     jeux: list[JeuOut]
+
+
+# -- orientation (GET /api/v1/orientation) ------------------------------------------------
+class PublicOut(Schema):
+    """Whom a jeu or a resource serves: ages inclusive (none: no bound), reserved publics."""
+
+    age_min: int | None = None
+    age_max: int | None = None
+    publics: list[str] = []
+
+
+class JeuOrientation(Schema):
+    slug: str
+    nom: str
+    description: str
+    public: PublicOut
+
+
+class SectionOrientation(Schema):
+    """One jeu of the card, in the card's order (specialised first)."""
+
+    jeu: JeuOrientation
+    rayon_km: float | None = Field(description="Distance de l'offre la plus lointaine montrée")
+    offres: list[dict[str, Any]] = Field(
+        description="Les offres adaptées les plus proches de ce jeu, comme dans /api/v1/offres, "
+                    "avec « jeu » : le jeu qui les amène (pourquoi elles sont là)")
+
+
+class RessourceOrientation(RessourceBase):
+    public: PublicOut
+
+
+class BesoinRef(Schema):
+    slug: str
+    libelle: str
+
+
+class CarteOrientation(Schema):
+    carte: CarteResume
+    besoin: BesoinRef | None = Field(description="Le besoin choisi sur cette carte, s'il y en a")
+    rayon_km: float | None
+    jeux: list[SectionOrientation]
+    ressources: list[RessourceOrientation] = Field(
+        description="Les aides à distance de la carte ouvertes à l'âge de la personne")
+
+
+class LieuOut(Schema):
+    libelle: str
+    lon: float
+    lat: float
+    precision: str
+    code_commune: str | None
+
+
+class OrientationOut(Schema):
+    lieu: LieuOut
+    age: int | None
+    cartes: list[CarteOrientation]

@@ -10,9 +10,8 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 def basemap_origin(url_template: str) -> str:
@@ -21,24 +20,35 @@ def basemap_origin(url_template: str) -> str:
     return f"{parts.scheme}://{host}" if parts.scheme and host else ""
 
 
-class ContentSecurityPolicy(BaseHTTPMiddleware):
-    def __init__(self, app, basemap_url: str):
-        super().__init__(app)
+class ContentSecurityPolicy:
+    """Plain ASGI (no ``BaseHTTPMiddleware`` task and stream per request): the nonce goes
+    into the request state, the headers onto HTML responses as they start."""
+
+    def __init__(self, app: ASGIApp, basemap_url: str) -> None:
+        self.app = app
         self.image_sources = " ".join(filter(None, ("'self'", "data:",
                                                     basemap_origin(basemap_url))))
 
-    async def dispatch(self, request: Request, call_next) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         nonce = secrets.token_urlsafe(16)
-        request.state.csp_nonce = nonce
-        response = await call_next(request)
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers["content-security-policy"] = (
-                f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
-                "style-src 'self' 'unsafe-inline'; "
-                f"img-src {self.image_sources}; font-src 'self'; connect-src 'self'; "
-                "frame-src 'self'; frame-ancestors 'self'; base-uri 'self'; "
-                "form-action 'self'; object-src 'none'"
-            )
-            response.headers["x-content-type-options"] = "nosniff"
-            response.headers["referrer-policy"] = "same-origin"
-        return response
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["content-security-policy"] = (
+                        f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
+                        "style-src 'self' 'unsafe-inline'; "
+                        f"img-src {self.image_sources}; font-src 'self'; connect-src 'self'; "
+                        "frame-src 'self'; frame-ancestors 'self'; base-uri 'self'; "
+                        "form-action 'self'; object-src 'none'"
+                    )
+                    headers["x-content-type-options"] = "nosniff"
+                    headers["referrer-policy"] = "same-origin"
+            await send(message)
+
+        await self.app(scope, receive, with_policy)

@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +84,24 @@ def step(label: str, started: float) -> float:
     return now
 
 
+def national_base(name: str, national: Path = NATIONAL,
+                  initialised: Callable[[], object] = lambda: None) -> str:
+    """A fresh database of the embedded cluster with the national FINESS file ingested by the
+    command line, as an operator would; returns its URL."""
+    settings = Settings(database_url=None)
+    cluster = embedded_cluster(settings)
+    cluster.start()
+    cluster.drop_database(name)
+    cluster.ensure_database(name)
+    url = cluster.url(name)
+    initialise(url, settings.resolved_data_dir)
+    initialised()
+    subprocess.run([str(Path(sys.executable).parent / "cartographie"), "ingest", "finess",
+                    str(national)], check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "DATABASE_URL": url, "COLUMNS": "200"})
+    return url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--offres", type=int, default=1_000_000, help="offres publiées visées")
@@ -90,20 +109,8 @@ def main() -> None:
     parser.add_argument("--base", default="cartographie_bench",
                         help="base de la grappe embarquée (recréée)")
     args = parser.parse_args()
-    settings = Settings(database_url=None)
-    cluster = embedded_cluster(settings)
-    cluster.start()
-    cluster.drop_database(args.base)
-    cluster.ensure_database(args.base)
-    url = cluster.url(args.base)
-
     started = time.perf_counter()
-    initialise(url, settings.resolved_data_dir)
-    started = step("initialise()", started)
-    binary = str(Path(sys.executable).parent / "cartographie")
-    subprocess.run([binary, "ingest", "finess", str(args.fichier)], check=True,
-                   env={**os.environ, "DATABASE_URL": url, "COLUMNS": "200"},
-                   stdout=subprocess.DEVNULL)
+    url = national_base(args.base, args.fichier, lambda: step("initialise()", started))
     started = step("cartographie ingest finess (national)", started)
 
     engine = make_engine(url)

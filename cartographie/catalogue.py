@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session, selectinload
 
+from cartographie.cache import DataVersionCache
 from cartographie.models import Besoin, Carte, Jeu, JeuOffre, Offre, Theme
+
+JEU_COUNTS = DataVersionCache(size=8)
 
 
 def themes_with_cards(session: Session) -> list[Theme]:
@@ -33,11 +36,18 @@ def card(session: Session, slug: str) -> Carte | None:
 
 
 def published_offer_counts_by_jeu(session: Session) -> dict[str, int]:
-    """How many published offers each jeu d'offres shows, for every jeu at once."""
-    rows = session.execute(
-        select(Jeu.slug, func.count(Offre.id))
-        .outerjoin(JeuOffre, JeuOffre.jeu_slug == Jeu.slug)
-        .outerjoin(Offre, (Offre.id == JeuOffre.offre_id) & (Offre.statut == "publiee"))
-        .group_by(Jeu.slug)
-    )
-    return {slug: count for slug, count in rows}
+    """How many published offers each jeu d'offres shows, for every jeu at once.
+
+    Kept per data version (``cartographie.cache``): every card page and card API answer
+    shows them, and they join every membership of the country.
+    """
+    def compute(connection: Connection) -> dict[str, int]:
+        rows = connection.execute(
+            select(Jeu.slug, func.count(Offre.id))
+            .outerjoin(JeuOffre, JeuOffre.jeu_slug == Jeu.slug)
+            .outerjoin(Offre, (Offre.id == JeuOffre.offre_id) & (Offre.statut == "publiee"))
+            .group_by(Jeu.slug)
+        )
+        return {slug: count for slug, count in rows}
+
+    return JEU_COUNTS.get(session.connection(), "jeux", compute)

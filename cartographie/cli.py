@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cartographie import migrations, taxonomy, territoires
-from cartographie.db import database_url, embedded_cluster, make_engine
+from cartographie.db import analyse_published, database_url, embedded_cluster, make_engine
 from cartographie.embedded import EmbeddedDatabaseError
 from cartographie.settings import get_settings
 from cartographie.yamlsource import SourceError
@@ -192,6 +192,7 @@ def jeux_recompute() -> None:
     engine = make_engine(database_url(settings))
     with engine.begin() as connection:
         counts = jeux.refresh(connection, settings.resolved_data_dir)
+        analyse_published(connection)
     console.print(f"Jeux d'offres recalculés : {len(counts)} jeux, "
                   f"{sum(counts.values())} appartenances.")
 
@@ -626,15 +627,20 @@ def couverture_cmd(
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse d'écoute")] = None,
     port: Annotated[int | None, typer.Option(help="Port d'écoute")] = None,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Processus de service (défaut : CARTOGRAPHIE_WORKERS, sinon 1)")] = None,
 ) -> None:
     """Sert l'API et les pages (127.0.0.1:8000 par défaut)."""
-    import uvicorn
+    import os
 
-    from api.app import create_app
+    import uvicorn
 
     settings = get_settings()
     host, port = host or settings.host, port or settings.port
-    application = create_app(settings)
-    console.print(f"Service sur http://{host}:{port} — API /api/v1, documentation /docs "
-                  "(Ctrl-C pour arrêter)")
-    uvicorn.run(application, host=host, port=port)
+    workers = workers or settings.workers
+    # Resolved once here: the embedded cluster is started by this process, not raced by each
+    # worker. The workers share nothing else: every cache is keyed by the data version.
+    os.environ["DATABASE_URL"] = database_url(settings)
+    console.print(f"Service sur http://{host}:{port} ({workers} processus) — API /api/v1, "
+                  "documentation /docs (Ctrl-C pour arrêter)")
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cartographie.embedded import EmbeddedCluster
@@ -44,13 +44,32 @@ def database_url(settings: Settings | None = None, *, start: bool = True) -> str
     return cluster.url()
 
 
-def make_engine(url: str, *, jit: bool = True) -> Engine:
+# What a publication rewrites and the searches read (see analyse_published).
+PUBLISHED_TABLES = ("offre", "offre_type_offre", "jeu_offre", "carte_offre", "structure",
+                    "offre_source")
+
+
+def analyse_published(connection: Connection) -> None:
+    """Fresh planner statistics for the tables a publication rewrites, in its transaction.
+
+    Why: on a fresh base the planner would otherwise plan the first searches on empty-table
+    estimates (sequential scans, p50 265 ms instead of 7 ms) until autovacuum happens to
+    analyse them about a minute later. Statistics are transactional: they appear with the
+    data they describe.
+    """
+    for table in PUBLISHED_TABLES:
+        connection.execute(text(f"ANALYZE {table}"))
+
+
+def make_engine(url: str, *, jit: bool = True, connect_timeout: int | None = None) -> Engine:
     """An engine; ``jit=False`` for the public reads, many small queries on a large table.
 
     Past its cost threshold (reached by any national scan) PostgreSQL spends up to a second
     compiling a query that runs in a fraction of that: the API turns JIT off.
     """
-    connect_args = {} if jit else {"options": "-c jit=off"}
+    connect_args: dict = {} if jit else {"options": "-c jit=off"}
+    if connect_timeout is not None:
+        connect_args["connect_timeout"] = connect_timeout
     return create_engine(url, pool_pre_ping=True, future=True, connect_args=connect_args)
 
 

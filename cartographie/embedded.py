@@ -181,6 +181,17 @@ class EmbeddedCluster:
             "-w", "-t", "60", "-o", f"-k {self.socket_dir}",
         )
 
+    def create_standby(self, primary: EmbeddedCluster) -> None:
+        """Make this folder a streaming replica of ``primary`` (which must be running).
+
+        ``pg_basebackup -R`` copies the primary and writes the standby signal and the
+        connection to follow; ``start`` then runs it read-only on its own socket. Used to
+        exercise ``DATABASE_READ_URL`` against a real replica.
+        """
+        self._prepare_folders()
+        self._run("pg_basebackup", "-D", str(self.data_dir), "-h", str(primary.socket_dir),
+                  "-p", str(PORT), "-U", SUPERUSER, "-X", "stream", "-R", "-c", "fast")
+
     def stop(self) -> None:
         if self.is_running():
             self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "fast", "-w")

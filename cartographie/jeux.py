@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 from cartographie.taxonomy import CARTES
 from cartographie.yamlsource import SourceError, line_of, read_yaml
 
+NAMES = "unaccent(lower(' ' || o.nom || ' ' || coalesce(o.nom_source, '') || ' '))"
 # criterion → (SQL over the offer « o », kind of value). Values are always bound parameters.
 CRITERIA: dict[str, tuple[str, str]] = {
     "source": ("EXISTS (SELECT 1 FROM offre_source s WHERE s.offre_id = o.id AND s.actif "
@@ -31,7 +32,10 @@ CRITERIA: dict[str, tuple[str, str]] = {
     "public_ror": ("o.attributs->'publics' ?| :{p}", "liste"),
     "type_offre": ("EXISTS (SELECT 1 FROM offre_type_offre t WHERE t.offre_id = o.id "
                    "AND t.type_offre_slug = ANY(:{p}))", "liste"),
-    "nom_contient": ("unaccent(lower(o.nom)) LIKE ANY(:{p})", "motifs"),
+    # Names are matched on the display name and the source's spelling, space-delimited so
+    # that « dent » can be asked as a word (« CDS DENT. LYON ») without matching « président ».
+    "nom_contient": (f"{NAMES} LIKE ANY(:{{p}})", "motifs"),
+    "nom_ne_contient_pas": (f"NOT {NAMES} LIKE ANY(:{{p}})", "motifs"),
     "mots_cles": ("o.recherche @@ websearch_to_tsquery('cartographie_fr', :{p})", "texte"),
     "age_max_au_plus": ("o.age_max <= :{p}", "entier"),
     "age_min_au_moins": ("o.age_min >= :{p}", "entier"),
@@ -59,6 +63,9 @@ class JeuDef:
     exclure: list[int] = field(default_factory=list)
     besoins: list[str] = field(default_factory=list)
     fichier: str = ""
+    age_min: int | None = None
+    age_max: int | None = None
+    publics: list[str] = field(default_factory=list)
 
 
 def _rule(entry: Any, where: str, problems: list[str]) -> Rule | None:
@@ -89,6 +96,31 @@ def _rule(entry: Any, where: str, problems: list[str]) -> Rule | None:
             problems.append(f"{location} : « {key} » attend {expected}")
             return None
     return Rule(str(entry.get("nom") or ", ".join(criteria)), criteria, line_of(entry))
+
+
+PUBLIC_KEYS = {"age_min", "age_max", "publics"}
+
+
+def _public(entry: Any, where: str, problems: list[str]) -> dict[str, Any]:
+    """The « public: » of a jeu: whom its offers serve (ages inclusive, reserved publics)."""
+    if entry is None:
+        return {}
+    if not isinstance(entry, dict) or set(entry) - PUBLIC_KEYS:
+        problems.append(f"{where} : « public » attend age_min, age_max et/ou publics")
+        return {}
+    bounds = [entry.get("age_min"), entry.get("age_max")]
+    if any(b is not None and (not isinstance(b, int) or isinstance(b, bool) or not 0 <= b <= 120)
+           for b in bounds):
+        problems.append(f"{where} : un âge du public est un nombre entier de 0 à 120")
+        return {}
+    if None not in bounds and bounds[0] > bounds[1]:
+        problems.append(f"{where} : public : age_min ({bounds[0]}) dépasse age_max ({bounds[1]})")
+        return {}
+    publics = entry.get("publics") or []
+    if not isinstance(publics, list) or not all(isinstance(p, str) for p in publics):
+        problems.append(f"{where} : « publics » attend une liste de textes")
+        return {}
+    return {"age_min": bounds[0], "age_max": bounds[1], "publics": [str(p) for p in publics]}
 
 
 def read_jeux(folder: Path, besoins_by_card: dict[str, set[str]] | None = None) -> list[JeuDef]:
@@ -130,10 +162,12 @@ def read_jeux(folder: Path, besoins_by_card: dict[str, set[str]] | None = None) 
                     if besoin not in besoins_by_card.get(card, set()):
                         problems.append(f"{path}:{line_of(besoin)} : besoin « {besoin} » "
                                         f"inconnu sur la carte « {card} »")
+            public = _public(entry.get("public"), where, problems)
             jeux.append(JeuDef(
                 slug=slug, carte=card, nom=entry["nom"], description=entry.get("description")
                 or "", regles=rules, sauf=excepts, inclure=list(entry.get("inclure") or []),
                 exclure=list(entry.get("exclure") or []), besoins=besoins, fichier=str(path),
+                **public,
             ))
     covered = {jeu.carte for jeu in jeux}
     for card in CARTES:
@@ -176,14 +210,19 @@ def save_definitions(connection: Connection, jeux: list[JeuDef]) -> None:
                       "sauf": [r.criteres | {"nom": r.nom} for r in jeu.sauf],
                       "inclure": jeu.inclure, "exclure": jeu.exclure}
         connection.execute(text("""
-            INSERT INTO jeu (slug, carte_slug, nom, description, definition, ordre)
-            VALUES (:slug, :carte, :nom, :description, CAST(:definition AS jsonb), :ordre)
+            INSERT INTO jeu (slug, carte_slug, nom, description, definition, ordre,
+                             age_min, age_max, publics)
+            VALUES (:slug, :carte, :nom, :description, CAST(:definition AS jsonb), :ordre,
+                    :age_min, :age_max, :publics)
             ON CONFLICT (slug) DO UPDATE SET carte_slug = excluded.carte_slug,
                 nom = excluded.nom, description = excluded.description,
-                definition = excluded.definition, ordre = excluded.ordre
+                definition = excluded.definition, ordre = excluded.ordre,
+                age_min = excluded.age_min, age_max = excluded.age_max,
+                publics = excluded.publics
         """), {"slug": jeu.slug, "carte": jeu.carte, "nom": jeu.nom,
                "description": jeu.description, "definition": json.dumps(definition),
-               "ordre": order})
+               "ordre": order, "age_min": jeu.age_min, "age_max": jeu.age_max,
+               "publics": jeu.publics})
         for besoin in jeu.besoins:
             connection.execute(text("""
                 INSERT INTO besoin_jeu (besoin_slug, jeu_slug) VALUES (:besoin, :jeu)
@@ -192,8 +231,18 @@ def save_definitions(connection: Connection, jeux: list[JeuDef]) -> None:
 
 
 def recompute(connection: Connection, jeux: list[JeuDef]) -> dict[str, int]:
-    """Rebuild every membership from the rules, set-based; returns offers per jeu."""
-    connection.execute(text("DELETE FROM jeu_offre"))
+    """Rebuild every membership from the rules, set-based; returns offers per jeu.
+
+    The memberships are computed aside, then only the difference is written: an ARS edit
+    changes a handful of rows instead of rewriting every membership of the country (and the
+    card rows and counts the triggers of migration 0008 derive from them).
+    """
+    connection.execute(text("""
+        CREATE TEMP TABLE IF NOT EXISTS jeu_offre_calcul (
+            jeu_slug text, offre_id bigint, raison text, regle text,
+            PRIMARY KEY (jeu_slug, offre_id)) ON COMMIT DROP
+    """))
+    connection.execute(text("TRUNCATE jeu_offre_calcul"))
     for jeu in jeux:
         excluded = ["false"]
         params: dict[str, Any] = {"jeu": jeu.slug, "exclure": jeu.exclure}
@@ -204,7 +253,7 @@ def recompute(connection: Connection, jeux: list[JeuDef]) -> dict[str, int]:
         for index, rule in enumerate(jeu.regles):
             condition, rule_params = compile_rule(rule, f"r{index}")
             connection.execute(text(f"""
-                INSERT INTO jeu_offre (jeu_slug, offre_id, raison, regle)
+                INSERT INTO jeu_offre_calcul (jeu_slug, offre_id, raison, regle)
                 SELECT :jeu, o.id, 'regle', :regle FROM offre o
                 WHERE {condition} AND NOT ({' OR '.join(excluded)})
                   AND NOT (o.id = ANY(:exclure))
@@ -212,17 +261,87 @@ def recompute(connection: Connection, jeux: list[JeuDef]) -> dict[str, int]:
             """), {**params, **rule_params, "regle": rule.nom})
         if jeu.inclure:
             connection.execute(text("""
-                INSERT INTO jeu_offre (jeu_slug, offre_id, raison, regle)
+                INSERT INTO jeu_offre_calcul (jeu_slug, offre_id, raison, regle)
                 SELECT :jeu, o.id, 'manuel', 'inclusion manuelle' FROM offre o
                 WHERE o.id = ANY(:inclure)
                 ON CONFLICT (jeu_slug, offre_id) DO UPDATE SET raison = 'manuel',
                     regle = 'inclusion manuelle'
             """), {"jeu": jeu.slug, "inclure": jeu.inclure})
+    connection.execute(text("ANALYZE jeu_offre_calcul"))
+    connection.execute(text("""
+        DELETE FROM jeu_offre jo WHERE NOT EXISTS (
+            SELECT 1 FROM jeu_offre_calcul c
+            WHERE c.jeu_slug = jo.jeu_slug AND c.offre_id = jo.offre_id)
+    """))
+    connection.execute(text("""
+        UPDATE jeu_offre jo SET raison = c.raison, regle = c.regle FROM jeu_offre_calcul c
+        WHERE c.jeu_slug = jo.jeu_slug AND c.offre_id = jo.offre_id
+          AND (jo.raison, jo.regle) IS DISTINCT FROM (c.raison, c.regle)
+    """))
+    connection.execute(text("""
+        INSERT INTO jeu_offre (jeu_slug, offre_id, raison, regle)
+        SELECT jeu_slug, offre_id, raison, regle FROM jeu_offre_calcul c
+        WHERE NOT EXISTS (SELECT 1 FROM jeu_offre jo
+                          WHERE jo.jeu_slug = c.jeu_slug AND jo.offre_id = c.offre_id)
+    """))
+    # After the difference is written: the public is derived from the memberships as they are.
+    recompute_public(connection)
     rows = connection.execute(text("""
         SELECT j.slug, count(jo.offre_id) FROM jeu j
         LEFT JOIN jeu_offre jo ON jo.jeu_slug = j.slug GROUP BY j.slug
     """))
     return {slug: count for slug, count in rows}
+
+
+def recompute_public(connection: Connection) -> None:
+    """Every offer's effective public, from its sources' ages and the publics of its jeux.
+
+    An offer serves what its jeux serve together (the widest of their ranges; a jeu without
+    bounds does not restrict), within the ages its sources declare. Each bound keeps where it
+    came from, in ``public_provenance``. One statement: run after each membership rebuild.
+    """
+    connection.execute(text("""
+        WITH par_jeu AS (
+            SELECT jo.offre_id,
+                   CASE WHEN bool_or(j.age_min IS NULL) THEN NULL ELSE min(j.age_min) END
+                       AS age_min,
+                   CASE WHEN bool_or(j.age_max IS NULL) THEN NULL ELSE max(j.age_max) END
+                       AS age_max,
+                   bool_or(cardinality(j.publics) = 0) AS tous_publics,
+                   coalesce(jsonb_agg(jsonb_build_object(
+                       'jeu', j.slug, 'age_min', j.age_min, 'age_max', j.age_max,
+                       'publics', to_jsonb(j.publics)) ORDER BY j.slug)
+                       FILTER (WHERE j.age_min IS NOT NULL OR j.age_max IS NOT NULL
+                               OR cardinality(j.publics) > 0), '[]') AS provenance
+            FROM jeu_offre jo JOIN jeu j ON j.slug = jo.jeu_slug
+            GROUP BY jo.offre_id
+        ), publics_reserves AS (
+            SELECT jo.offre_id, array_agg(DISTINCT p ORDER BY p) AS publics
+            FROM jeu_offre jo JOIN jeu j ON j.slug = jo.jeu_slug, unnest(j.publics) p
+            GROUP BY jo.offre_id
+        ), effectif AS (
+            SELECT o.id,
+                   greatest(o.age_min, pj.age_min) AS age_min,
+                   least(o.age_max, pj.age_max) AS age_max,
+                   CASE WHEN pj.tous_publics IS NOT false THEN '{}'::text[]
+                        ELSE pr.publics END AS publics,
+                   CASE WHEN o.age_min IS NULL AND o.age_max IS NULL THEN '[]'::jsonb
+                        ELSE jsonb_build_array(jsonb_build_object(
+                            'source', coalesce(o.provenance->>'age_min',
+                                               o.provenance->>'age_max', o.origine),
+                            'age_min', o.age_min, 'age_max', o.age_max))
+                   END || coalesce(pj.provenance, '[]') AS provenance
+            FROM offre o LEFT JOIN par_jeu pj ON pj.offre_id = o.id
+            LEFT JOIN publics_reserves pr ON pr.offre_id = o.id
+        )
+        UPDATE offre o SET public_age_min = e.age_min, public_age_max = e.age_max,
+                           public_publics = e.publics, public_provenance = e.provenance
+        FROM effectif e
+        WHERE e.id = o.id AND (o.public_age_min IS DISTINCT FROM e.age_min
+            OR o.public_age_max IS DISTINCT FROM e.age_max
+            OR o.public_publics IS DISTINCT FROM e.publics
+            OR o.public_provenance IS DISTINCT FROM e.provenance)
+    """))
 
 
 def explain(connection: Connection, offer_id: int) -> list[tuple[str, str, str, str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from geoalchemy2 import Geometry
+from geoalchemy2 import Geography, Geometry
 from sqlalchemy import (
     ARRAY,
     BigInteger,
@@ -66,6 +66,11 @@ def now_column() -> Mapped[dt.datetime]:
 
 def point() -> Geometry:
     return Geometry("POINT", srid=4326, spatial_index=False)
+
+
+def published_point() -> Geography:
+    """The offer's point while it is published and on site, else NULL (migration 0008)."""
+    return Geography("POINT", srid=4326, spatial_index=False)
 
 
 def multipolygon() -> Geometry:
@@ -170,6 +175,9 @@ class RessourceNationale(Base):
     horaires: Mapped[str | None] = mapped_column(Text)
     cout: Mapped[str | None] = mapped_column(Text, doc="« Appel gratuit », « prix d'un appel »")
     verifie_le: Mapped[dt.date] = mapped_column(Date)
+    age_min: Mapped[int | None] = mapped_column(SmallInteger)
+    age_max: Mapped[int | None] = mapped_column(SmallInteger)
+    publics: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
 
 
 class CarteRessource(Base):
@@ -277,6 +285,13 @@ class Offre(Base):
     region_contributrice: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     age_min: Mapped[int | None] = mapped_column(SmallInteger)
     age_max: Mapped[int | None] = mapped_column(SmallInteger)
+    public_age_min: Mapped[int | None] = mapped_column(
+        SmallInteger, doc="Public effectif, déduit des sources et des jeux (jeux recompute)")
+    public_age_max: Mapped[int | None] = mapped_column(SmallInteger)
+    public_publics: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    public_provenance: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONB, server_default="[]", doc="D'où vient chaque borne du public effectif")
+    nom_source: Mapped[str | None] = mapped_column(Text, doc="Le nom tel que la source l'écrit")
     gratuit: Mapped[bool | None] = mapped_column(Boolean)
     modalites: Mapped[list[str]] = mapped_column(
         ARRAY(Text), server_default="{}", doc="sans_rdv, sur_rdv, anonyme, teleconsultation…"
@@ -309,6 +324,7 @@ class Offre(Base):
         TSVECTOR,
         Computed(
             f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(nom, '')), 'A') || "
+            f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(nom_source, '')), 'A') || "
             f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(description, '')), 'B')",
             persisted=True,
         ),
@@ -388,6 +404,10 @@ class Jeu(Base):
     description: Mapped[str] = mapped_column(Text)
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
     ordre: Mapped[int] = mapped_column(SmallInteger)
+    age_min: Mapped[int | None] = mapped_column(SmallInteger, doc="Public servi (inclus)")
+    age_max: Mapped[int | None] = mapped_column(SmallInteger)
+    publics: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default="{}", doc="Publics réservés, ex. « etudiants »")
 
 
 class JeuOffre(Base):
@@ -402,7 +422,48 @@ class JeuOffre(Base):
     )
     raison: Mapped[str] = mapped_column(Text)
     regle: Mapped[str | None] = mapped_column(Text, doc="La règle qui a retenu l'offre")
-    __table_args__ = (CheckConstraint(one_of("raison", RAISONS_JEU), name="raison"),)
+    geog: Mapped[Any | None] = mapped_column(
+        published_point(), doc="Position publiée de l'offre, tenue par déclencheur")
+    __table_args__ = (
+        CheckConstraint(one_of("raison", RAISONS_JEU), name="raison"),
+        # The k nearest offers of one jeu, without walking the others (btree_gist).
+        Index("ix_jeu_offre_jeu_slug_geog", "jeu_slug", "geog", postgresql_using="gist"),
+    )
+
+
+class CarteOffre(Base):
+    """An offer held by at least one jeu of a card, with its published position.
+
+    Derived: triggers of migration 0008 keep it equal to the memberships; never written by
+    the code.
+    """
+
+    __tablename__ = "carte_offre"
+    carte_slug: Mapped[str] = mapped_column(
+        ForeignKey("carte.slug", ondelete="CASCADE"), primary_key=True
+    )
+    offre_id: Mapped[int] = mapped_column(
+        ForeignKey("offre.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    geog: Mapped[Any | None] = mapped_column(published_point())
+    __table_args__ = (
+        Index("ix_carte_offre_carte_slug_geog", "carte_slug", "geog", postgresql_using="gist"),
+    )
+
+
+class CelluleOffre(Base):
+    """The published offers of one cell of the low-zoom tile grid, for all offers (couche
+    '') or one card: derived, kept by the triggers of migration 0008."""
+
+    __tablename__ = "cellule_offre"
+    couche: Mapped[str] = mapped_column(Text, primary_key=True)
+    z: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    cx: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cy: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nombre: Mapped[int] = mapped_column(BigInteger)
+    somme_id: Mapped[int] = mapped_column(BigInteger, doc="L'identifiant quand nombre = 1")
+    somme_lon: Mapped[float] = mapped_column(Float(precision=53))
+    somme_lat: Mapped[float] = mapped_column(Float(precision=53))
 
 
 class BesoinJeu(Base):

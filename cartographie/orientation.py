@@ -1,8 +1,17 @@
-"""Orientation after the bilan: for each chosen card, the nearest suitable offers.
+"""Orientation after the bilan: per chosen card, its jeux d'offres in order, specialised first.
 
-« Suitable »: published, on the card, open to the person's age. The search radius widens
-(5, 10, 20, 50, 100, 200 km) until enough offers are found, so a rural commune gets answers
-as well as a city. Each card also brings its national remote resources.
+Why by jeu: sorting a whole card by distance buries a CSAPA behind ten closer pharmacies. A
+card orders its jeux (``data/jeux/<carte>.yaml``: CSAPA, then centres de santé, then
+pharmacies); each jeu whose public includes the person brings its nearest suitable offers,
+searched up to ``MAX_RADIUS_KM``, so the nearest specialised offer is always there when one
+exists (the next ones only if not far beyond it), and each offer says why it is there (its
+jeu). Then come the card's national remote
+resources that fit the person's age. An optional need (« besoin ») keeps the jeux linked to it.
+
+A card's jeux are searched together with ``recherche.nearest_per_jeu`` (one statement, the
+answer of ``recherche.page(Filtres(jeu=[slug], …))`` for each): nearest-first on each jeu's
+own membership index (migration 0008), so a jeu of twenty offers never walks the offers of
+the others.
 """
 
 from __future__ import annotations
@@ -14,35 +23,104 @@ from sqlalchemy import Connection, text
 
 from cartographie import recherche
 
-RADII_KM = (5, 10, 20, 50, 100, 200)
-WANTED = 5
+MAX_RADIUS_KM = 200
+PER_JEU = 3
+# After a jeu's nearest offer, the next ones are shown only if they are not much farther:
+# a BAPU 1 km away is not followed by two in another city 150 km away.
+NEAR_KM = 30
+TAIL_FACTOR = 3
+
+
+@dataclass
+class Section:
+    """One jeu of a card: whom it serves and its nearest suitable offers."""
+
+    jeu: dict[str, Any]
+    rayon_km: float | None
+    offres: list[dict[str, Any]]
 
 
 @dataclass
 class Resultat:
     carte: dict[str, Any]
-    rayon_km: float
-    offres: list[dict[str, Any]]
+    besoin: dict[str, Any] | None
+    sections: list[Section]
     ressources: list[dict[str, Any]]
+
+    @property
+    def rayon_km(self) -> float | None:
+        """The farthest radius any section reached."""
+        reached = [s.rayon_km for s in self.sections if s.rayon_km is not None]
+        return max(reached) if reached else None
+
+
+def serves(public: dict[str, Any], age: int | None) -> bool:
+    """Whether a jeu or a resource is open to a person of this age (unknown age: yes)."""
+    if age is None:
+        return True
+    return ((public.get("age_min") is None or public["age_min"] <= age)
+            and (public.get("age_max") is None or public["age_max"] >= age))
+
+
+def card_jeux(connection: Connection, carte: str, besoin: str | None) -> list[dict[str, Any]]:
+    """The card's jeux in its order; with a need, those linked to it (all if none is)."""
+    rows = connection.execute(text("""
+        SELECT j.slug, j.nom, j.description, j.age_min, j.age_max, j.publics,
+               EXISTS (SELECT 1 FROM jeu_offre m WHERE m.jeu_slug = j.slug) AS membres,
+               (CAST(:besoin AS text) IS NULL OR EXISTS (SELECT 1 FROM besoin_jeu bj
+                   WHERE bj.jeu_slug = j.slug AND bj.besoin_slug = :besoin)) AS pour_besoin
+        FROM jeu j WHERE j.carte_slug = :carte ORDER BY j.ordre
+    """), {"carte": carte, "besoin": besoin}).mappings().all()
+    linked = [dict(r) for r in rows if r["pour_besoin"]]
+    return [{k: v for k, v in r.items() if k != "pour_besoin"}
+            for r in (linked or [dict(r) for r in rows])]
+
+
+def remote_resources(connection: Connection, carte: str, age: int | None) -> list[dict]:
+    rows = connection.execute(text("""
+        SELECT r.slug, r.nom, r.description, r.telephone, r.url, r.horaires, r.cout,
+               r.age_min, r.age_max, r.publics
+        FROM carte_ressource cr JOIN ressource_nationale r ON r.slug = cr.ressource_slug
+        WHERE cr.carte_slug = :s ORDER BY cr.ordre
+    """), {"s": carte}).mappings().all()
+    return [dict(r) for r in rows if serves(r, age)]
 
 
 def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
-           age: int | None, wanted: int = WANTED) -> list[Resultat]:
+           age: int | None, besoins: dict[str, str] | None = None,
+           per_jeu: int = PER_JEU) -> list[Resultat]:
+    """Per card, its sections (jeu by jeu) and its remote resources; ``besoins``: card → need."""
+    besoins = besoins or {}
     results = []
     for slug in cartes:
         card = connection.execute(text("SELECT slug, nom, resume FROM carte WHERE slug = :s"),
                                   {"s": slug}).mappings().one()
-        offers: list[dict[str, Any]] = []
-        radius = RADII_KM[-1]
-        for radius in RADII_KM:
-            filters = recherche.Filtres(carte=slug, age=age, lon=lon, lat=lat, rayon_km=radius)
-            offers = recherche.page(connection, filters, limit=wanted)
-            if len(offers) >= wanted:
-                break
-        resources = connection.execute(text("""
-            SELECT r.slug, r.nom, r.description, r.telephone, r.url, r.horaires, r.cout
-            FROM carte_ressource cr JOIN ressource_nationale r ON r.slug = cr.ressource_slug
-            WHERE cr.carte_slug = :s ORDER BY cr.ordre
-        """), {"s": slug}).mappings().all()
-        results.append(Resultat(dict(card), radius, offers, [dict(r) for r in resources]))
+        besoin = None
+        if slug in besoins:
+            besoin = dict(connection.execute(text(
+                "SELECT slug, libelle FROM besoin WHERE slug = :b"), {"b": besoins[slug]},
+            ).mappings().one())
+        jeux = [jeu for jeu in card_jeux(connection, slug, besoin and besoin["slug"])
+                if jeu["membres"] and serves(jeu, age)]
+        # Enough candidates for the jeu at rank k even if the k before it showed their
+        # offers in it: the first per_jeu not yet shown are those a search of exactly
+        # per_jeu + len(shown) would give.
+        nearest = recherche.nearest_per_jeu(
+            connection, recherche.Filtres(age=age, lon=lon, lat=lat, rayon_km=MAX_RADIUS_KM),
+            {jeu["slug"]: per_jeu * (rank + 1) for rank, jeu in enumerate(jeux)}) if jeux else {}
+        sections, shown = [], set()
+        for jeu in jeux:
+            # An offer already shown under a more specialised jeu of the card is not repeated.
+            found = [o for o in nearest[jeu["slug"]] if o["id"] not in shown][:per_jeu]
+            if not found:
+                continue
+            reach = max(NEAR_KM * 1000, TAIL_FACTOR * (found[0]["distance_m"] or 0))
+            found = [found[0], *(o for o in found[1:] if (o["distance_m"] or 0) <= reach)]
+            shown.update(o["id"] for o in found)
+            for offer in found:
+                offer["jeu"] = {"slug": jeu["slug"], "nom": jeu["nom"]}
+            farthest = max((o["distance_m"] or 0) for o in found) / 1000
+            sections.append(Section(jeu, round(farthest, 1), found))
+        results.append(Resultat(dict(card), besoin, sections,
+                                remote_resources(connection, slug, age)))
     return results

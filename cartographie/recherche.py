@@ -80,8 +80,10 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
                        "AND jo.jeu_slug = ANY(:jeu))")
         params["jeu"] = list(filters.jeu)
     if filters.age is not None:
-        clauses.append("(o.age_min IS NULL OR o.age_min <= :age) "
-                       "AND (o.age_max IS NULL OR o.age_max >= :age)")
+        # The effective public (sources and jeux, see jeux.recompute_public), not the
+        # sources' ages alone: FINESS never fills them.
+        clauses.append("(o.public_age_min IS NULL OR o.public_age_min <= :age) "
+                       "AND (o.public_age_max IS NULL OR o.public_age_max >= :age)")
         params["age"] = filters.age
     if filters.gratuit is not None:
         clauses.append("o.gratuit = :gratuit" if filters.gratuit else
@@ -125,6 +127,7 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
 OFFER_COLUMNS = """
     o.id, o.nom, o.description, o.adresse, o.code_postal, o.code_commune, k.nom AS commune,
     o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min, o.age_max, o.horaires,
+    o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,
     o.contacts, o.reservation_url, o.site_web, o.accessibilite, o.modalites, o.precision_geo,
     o.maj_le, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
     ARRAY(SELECT ot.type_offre_slug FROM offre_type_offre ot WHERE ot.offre_id = o.id
@@ -150,36 +153,113 @@ def count(connection: Connection, filters: Filtres) -> int:
     if filters.rayon_km is not None:
         return compute(connection)
     point_free = dataclasses.replace(filters, lon=None, lat=None)
+    layer = grid_layer(point_free)
+    if layer is not None:
+        # The most asked totals, a whole card or every offer: the sum of the zoom-0 cells of
+        # the grid the writes keep exact (migration 0008).
+        return connection.execute(text(
+            "SELECT coalesce(sum(nombre), 0)::bigint FROM cellule_offre WHERE couche = :couche "
+            "AND z = 0"
+        ), {"couche": layer}).scalar_one()
     return TOTALS.get(connection, repr(point_free), compute)
+
+
+def grid_layer(filters: Filtres) -> str | None:
+    """The layer of ``cellule_offre`` holding exactly these offers: '' for every published
+    on-site offer, a card's slug for its offers; None when other filters apply."""
+    if filters == Filtres():
+        return ""
+    if filters.carte and filters == Filtres(carte=filters.carte):
+        return filters.carte
+    return None
+
+
+def _nearest_source(filters: Filtres) -> tuple[str, str, Filtres, dict[str, Any]]:
+    """Where the nearest-neighbour scan runs: FROM clause, position, remaining filters.
+
+    One card, or one jeu, is scanned on its own membership index (migration 0008), so a rare
+    card never walks the offers of the others; any other search scans every offer.
+    """
+    remaining = dataclasses.replace(filters, rayon_km=None)
+    if filters.a_distance:  # remote offers have no position on a membership
+        return "offre o", "o.geom::geography", remaining, {}
+    if filters.carte:
+        return ("carte_offre m JOIN offre o ON o.id = m.offre_id AND m.carte_slug = :membre "
+                "AND m.geog IS NOT NULL", "m.geog",
+                dataclasses.replace(remaining, carte=None), {"membre": filters.carte})
+    if filters.jeu and len(filters.jeu) == 1:
+        return ("jeu_offre m JOIN offre o ON o.id = m.offre_id AND m.jeu_slug = :membre "
+                "AND m.geog IS NOT NULL", "m.geog",
+                dataclasses.replace(remaining, jeu=None), {"membre": filters.jeu[0]})
+    return "offre o", "o.geom::geography", remaining, {}
+
+
+def _nearest_sql(source: str, position: str, condition: str, within: str,
+                 limit: str = ":limit") -> str:
+    """The ``limit`` nearest offers of ``source`` to (:lon, :lat): KNN candidates, then the
+    spheroid distance orders them and ``within`` checks the radius on those candidates only."""
+    return f"""
+            SELECT * FROM (
+                SELECT {OFFER_COLUMNS},
+                       ST_Distance({position}, pt.g) AS distance_m
+                FROM {source}
+                CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) pt
+                LEFT JOIN commune k ON k.code = o.code_commune
+                WHERE {condition}
+                ORDER BY {position} <-> pt.g NULLS LAST
+                LIMIT ({limit} + :offset) * 2 + 10
+            ) nearest {within}
+            ORDER BY distance_m NULLS LAST, id LIMIT {limit} OFFSET :offset
+        """
+
+
+def nearest_per_jeu(connection: Connection, filters: Filtres,
+                    limits: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """For each jeu J of ``limits``, what ``page(Filtres(jeu=[J], …), limit=limits[J])``
+    gives, in one statement: each jeu on its own membership index (migration 0008), one
+    round trip instead of one per jeu (the orientation asks for a card's jeux together)."""
+    condition, params = where(dataclasses.replace(filters, jeu=None, rayon_km=None))
+    params.update(jeux=list(limits), limites=list(limits.values()), offset=0)
+    within = ""
+    if filters.rayon_km is not None:
+        within = "WHERE distance_m <= :rayon_m"
+        params["rayon_m"] = filters.rayon_km * 1000
+    nearest = _nearest_sql(
+        "jeu_offre m JOIN offre o ON o.id = m.offre_id AND m.jeu_slug = voulu.slug "
+        "AND m.geog IS NOT NULL", "m.geog", condition, within, limit="voulu.limite")
+    rows = connection.execute(text(f"""
+        SELECT voulu.slug AS jeu_slug, n.*
+        FROM unnest(CAST(:jeux AS text[]), CAST(:limites AS int[])) AS voulu(slug, limite)
+        CROSS JOIN LATERAL ({nearest}) n
+    """), params).mappings()
+    found: dict[str, list[dict[str, Any]]] = {slug: [] for slug in limits}
+    for row in rows:
+        offer = dict(row)
+        found[offer.pop("jeu_slug")].append(offer)
+    return found
 
 
 def page(connection: Connection, filters: Filtres, limit: int = 20,
          offset: int = 0) -> list[dict[str, Any]]:
-    """One page of offers, nearest first when a point is given, else by id."""
+    """One page of offers, nearest first when a point is given, else by id.
+
+    With a point, this is the primitive « the k nearest published offers of card C (or of
+    jeu J) to P within R km, with the usual filters »: ``Filtres(carte=C)`` or
+    ``Filtres(jeu=[J])`` with ``lon``, ``lat``, ``rayon_km`` and ``limit=k``.
+    """
     if filters.near:
-        # KNN on the geography index finds the nearest candidates, the spheroid distance
+        # KNN on a geography index finds the nearest candidates, the spheroid distance
         # orders them, and the radius is checked on those candidates only: as a WHERE clause
         # it would make PostgreSQL fetch and sort every offer in the disc (tens of thousands
         # in a city) before keeping five.
-        condition, params = where(dataclasses.replace(filters, rayon_km=None))
-        params.update(limit=limit, offset=offset)
+        source, position, remaining, source_params = _nearest_source(filters)
+        condition, params = where(remaining)
+        params.update(source_params, limit=limit, offset=offset)
         within = ""
         if filters.rayon_km is not None:  # remote offers have no distance and stay
             within = "WHERE distance_m IS NULL OR distance_m <= :rayon_m"
             params["rayon_m"] = filters.rayon_km * 1000
-        sql = f"""
-            SELECT * FROM (
-                SELECT {OFFER_COLUMNS},
-                       ST_Distance(o.geom::geography, pt.g) AS distance_m
-                FROM offre o
-                CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) pt
-                LEFT JOIN commune k ON k.code = o.code_commune
-                WHERE {condition}
-                ORDER BY o.geom::geography <-> pt.g NULLS LAST
-                LIMIT (:limit + :offset) * 2 + 10
-            ) nearest {within}
-            ORDER BY distance_m NULLS LAST, id LIMIT :limit OFFSET :offset
-        """
+        sql = _nearest_sql(source, position, condition, within)
     else:
         condition, params = where(filters)
         params.update(limit=limit, offset=offset)

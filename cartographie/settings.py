@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        default=1, ge=1,
+        description="Processus de « cartographie serve » (ils ne partagent que la base).",
+    )
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -55,6 +55,9 @@ class RessourceDef:
     horaires: str | None
     cout: str | None
     verifie_le: dt.date
+    age_min: int | None = None
+    age_max: int | None = None
+    publics: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -186,6 +189,12 @@ def read_taxonomy(folder: Path) -> Taxonomy:
             reader.problem(entry, "une ressource nationale a au moins un téléphone ou une URL")
         if url and not url.startswith("https://"):
             reader.problem(url, f"l'URL « {url} » doit commencer par https://")
+        ages = [entry.get("age_min"), entry.get("age_max")]
+        if any(a is not None and (not isinstance(a, int) or isinstance(a, bool)) for a in ages) \
+                or (None not in ages and ages[0] > ages[1]):
+            reader.problem(entry, "age_min et age_max sont des nombres entiers, le premier au "
+                                  "plus égal au second")
+            continue
         if slug and nom:
             reader.unique(slug, seen, "ressource")
             taxonomy.ressources.append(
@@ -193,6 +202,7 @@ def read_taxonomy(folder: Path) -> Taxonomy:
                     slug, nom, reader.text(entry, "description") or "", telephone, url,
                     reader.text(entry, "horaires", required=False),
                     reader.text(entry, "cout", required=False), verifie_le,
+                    ages[0], ages[1], [str(p) for p in entry.get("publics") or []],
                 )
             )
     known_ressources = {r.slug for r in taxonomy.ressources}

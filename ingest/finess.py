@@ -16,7 +16,7 @@ from typing import Any
 
 from cartographie.territoires import in_france
 from ingest.projections import repair_overseas
-from ingest.records import OutOfScope, Record, Rejection
+from ingest.records import OutOfScope, Record, Rejection, noms
 
 FINESS_PATTERN = re.compile(r"^[0-9][0-9AB][0-9]{7}$")
 SOURCE = "finess"
@@ -140,8 +140,7 @@ def to_record(
         repaired = True
     telephone = display_phone(et.telephone)
     champs = {
-        "nom": " ".join(et.nom.split()),
-        "adresse": " ".join(et.adresse.split()) if et.adresse else None,
+        **noms(et.nom, et.adresse),
         "code_postal": et.code_postal,
         "ville": et.ville,
         "code_commune": et.code_commune,

@@ -226,6 +226,7 @@ def candidates(connection: Connection, source: str, distance_m: float,
           AND NOT EXISTS (SELECT 1 FROM rapprochement_decision d
                           WHERE d.source = :source AND d.cle = p.cle AND d.offre_id = o.id
                             AND d.decision = 'rejete')
+        ORDER BY p.cle, o.id  -- equal scores break the same way whatever the plan
     """), {"source": source, "region": region, "meters": distance_m,
            "degrees": distance_m / 50_000}).mappings()
     return [Candidat(r["cle"], r["offre"],

@@ -22,8 +22,8 @@ from cartographie.territoires import fill_territory_codes
 from ingest import merge
 
 # Offer fields taken by precedence; who gave each one is recorded in offre.provenance.
-TEXT_FIELDS = ("nom", "description", "adresse", "code_postal", "horaires", "reservation_url",
-               "site_web")
+TEXT_FIELDS = ("nom", "nom_source", "description", "adresse", "code_postal", "horaires",
+               "reservation_url", "site_web")
 JSON_FIELDS = ("contacts", "accessibilite")
 ARRAY_FIELDS = ("modalites", "zone_codes")
 SCALAR_FIELDS = ("gratuit", "age_min", "age_max")
@@ -144,7 +144,10 @@ def _new_values_sql() -> str:
                          DESC,
                      k.population DESC NULLS LAST
             LIMIT 1
-        ) place ON true;
+        ) place ON true
+        -- new ids in record order, whatever the plan (nextval runs after the sort): the same
+        -- file gives the same ids, and ties in the merge break the same way
+        ORDER BY i.cle;
         CREATE INDEX ON nouvelles_valeurs (offre_id);
         CREATE INDEX ON nouvelles_valeurs (cle);
     """

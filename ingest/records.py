@@ -3,7 +3,8 @@
 A ``Record`` carries the fields of one offer (and of its structure when the source knows it),
 so that one publishing step serves every source. ``champs`` keys:
 
-- offer: ``nom``, ``description``, ``adresse``, ``code_postal``, ``ville``, ``code_commune``,
+- offer: ``nom`` (display form, see ``cartographie.noms``), ``nom_source`` (as the source
+  wrote it), ``description``, ``adresse``, ``code_postal``, ``ville``, ``code_commune``,
   ``telephone``, ``site_web``, ``reservation_url``, ``horaires`` (OSM opening_hours),
   ``accessibilite`` (dict), ``gratuit``, ``age_min``, ``age_max``, ``modalites`` (list),
   ``types_offre`` (list of slugs), ``attributs`` (source attributes read by the jeux rules);
@@ -16,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cartographie.noms import adresse_affichage, nom_affichage
+
 
 @dataclass
 class Record:
@@ -27,6 +30,13 @@ class Record:
     champs: dict[str, Any]
     lon: float | None = None
     lat: float | None = None
+
+
+def noms(nom: str, adresse: str | None) -> dict[str, str | None]:
+    """Name and address as people read them, and the source's name kept for search."""
+    source = " ".join(nom.split())
+    return {"nom": nom_affichage(source) or source, "nom_source": source,
+            "adresse": adresse_affichage(adresse) or None}
 
 
 @dataclass

@@ -28,7 +28,7 @@ import orjson
 from cartographie.territoires import in_france
 from ingest.finess import display_phone, finess_problem
 from ingest.horaires import weekly
-from ingest.records import OutOfScope, Record, Rejection, WrongFormat
+from ingest.records import OutOfScope, Record, Rejection, WrongFormat, noms
 
 SOURCE = "ror"
 IG = "https://interop.esante.gouv.fr/ig/fhir/ror/StructureDefinition/"
@@ -355,9 +355,9 @@ def to_record(service: dict[str, Any], ligne: int | None, resolver: Resolver,
     contacts = _contacts(service)
     phone = next((c["valeur"] for c in contacts if c["type"] == "telephone"), None)
     champs = {
-        "nom": " ".join(str(service.get("name") or establishment.get("name") or "").split()),
+        **noms(str(service.get("name") or establishment.get("name") or ""),
+               " ".join(address.get("line") or [])),
         "description": service.get("comment"),
-        "adresse": " ".join(address.get("line") or []) or None,
         "code_postal": address.get("postalCode"),
         "ville": address.get("city"),
         "code_commune": commune,

@@ -22,6 +22,7 @@ import orjson
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
+from cartographie.db import analyse_published
 from ingest import publish
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
 from ingest.sources import SourceFile
@@ -184,6 +185,8 @@ def run_ingestion(
                 changed = sum(report.counts[k] for k in ("inseres", "mis_a_jour", "retires"))
                 if after_publish is not None and changed:
                     after_publish(connection)
+                if changed:
+                    analyse_published(connection)
                 message = f"{report.hors_champ} ligne(s) hors du champ de la prévention"
                 finish(connection, report, "reussi", message)
             return report

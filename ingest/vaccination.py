@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from cartographie.territoires import in_france
 from ingest.finess import display_phone
 from ingest.horaires import DAYS, weekly
-from ingest.records import OutOfScope, Record, Rejection, WrongFormat
+from ingest.records import OutOfScope, Record, Rejection, WrongFormat, noms
 
 SOURCE = "vaccination"
 REQUIRED = ("gid", "nom", "lat_coor1", "long_coor1", "com_cp", "com_insee")
@@ -70,10 +70,8 @@ def to_record(row: dict[str, str], ligne: int) -> Item:
         modalities.append("reserve_professionnels_sante")
     accessible = _flag(row.get("lieu_accessibilite"))
     champs = {
-        "nom": name,
+        **noms(name, f"{row.get('adr_num') or ''} {row.get('adr_voie') or ''}"),
         "description": (row.get("rdv_modalites") or "").strip() or None,
-        "adresse": " ".join(f"{row.get('adr_num') or ''} {row.get('adr_voie') or ''}".split())
-                   or None,
         "code_postal": (row.get("com_cp") or "").strip() or None,
         "ville": (row.get("com_nom") or "").strip() or None,
         "code_commune": (row.get("com_insee") or "").strip() or None,

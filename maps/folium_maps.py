@@ -101,7 +101,8 @@ def sheet_map(place: dict[str, Any], cards: list[dict[str, Any]], tiles_url: str
               attribution: str) -> folium.Map:
     """The orientation sheet's map: the person's place and the numbered offers of each card.
 
-    Printed on paper: no zoom buttons, no dragging; numbers match the sheet's lists.
+    Printed on paper: no zoom buttons, no dragging; numbers match the sheet's lists (one
+    numbering per card, through its jeux in order).
     """
     m = base_map((place["lat"], place["lon"]), 12, tiles_url, attribution, interactive=False)
     m.get_root().header.add_child(folium.Element(MARKER_CSS))
@@ -111,7 +112,8 @@ def sheet_map(place: dict[str, Any], cards: list[dict[str, Any]], tiles_url: str
                         tooltip=safe_text(place.get("libelle") or "Lieu")).add_to(m)
     for index, card in enumerate(cards):
         colour = PALETTE[index % len(PALETTE)]
-        for number, offer in enumerate(card["offres"], start=1):
+        offers = [offer for section in card["jeux"] for offer in section["offres"]]
+        for number, offer in enumerate(offers, start=1):
             if offer.get("lat") is None:
                 continue
             points.append((offer["lat"], offer["lon"]))

@@ -39,7 +39,7 @@ def test_filters_combine(demo_client, demo_engine):
     assert body["total"] == len(body["offres"]) > 0
     for offer in body["offres"]:
         assert offer["code_departement"] == "67" and offer["gratuit"] is True
-        assert (offer["age_min"] or 0) <= 15 <= (offer["age_max"] or 150)
+        assert (offer["public_age_min"] or 0) <= 15 <= (offer["public_age_max"] or 150)
         assert "sante-mentale" in offer["cartes"]
     with demo_engine.connect() as connection:
         expected = connection.execute(text("""
@@ -47,7 +47,7 @@ def test_filters_combine(demo_client, demo_engine):
             JOIN jeu_offre jo ON jo.offre_id = o.id
             JOIN besoin_jeu bj ON bj.jeu_slug = jo.jeu_slug AND bj.besoin_slug = 'mental-jeunes'
             WHERE o.statut = 'publiee' AND o.code_departement = '67' AND o.gratuit
-              AND coalesce(o.age_min, 0) <= 15 AND coalesce(o.age_max, 150) >= 15
+              AND coalesce(o.public_age_min, 0) <= 15 AND coalesce(o.public_age_max, 150) >= 15
         """)).scalar_one()
     assert body["total"] >= expected  # need → jeux, plus its kinds of offer on the card
 
@@ -83,26 +83,60 @@ def test_one_offer_with_structure_jeux_cards_and_sources(demo_client, demo_engin
     assert demo_client.get("/api/v1/offres/999999999").status_code == 404
 
 
-def test_orientation_by_address_card_by_card(demo_client):
+def test_orientation_by_address_jeu_by_jeu_specialised_first(demo_client):
     body = demo_client.get("/api/v1/orientation", params={
         "adresse": "67000 Strasbourg", "cartes": "addiction-tabac,sante-mentale", "age": 47,
     }).json()
     assert body["lieu"]["code_commune"] == "67482"
     tabac, mental = body["cartes"]
-    assert tabac["carte"]["slug"] == "addiction-tabac" and len(tabac["offres"]) == 5
+    assert tabac["carte"]["slug"] == "addiction-tabac"
+    # the card's order: CSAPA first, pharmacies last, each offer saying which jeu brings it
+    jeux = [s["jeu"]["slug"] for s in tabac["jeux"]]
+    assert jeux[0] == "csapa-tabac" and jeux.index("pharmacies-substituts-nicotiniques") > 0
     origin = (body["lieu"]["lon"], body["lieu"]["lat"])
-    independent = metric_distances([(o["lon"], o["lat"]) for o in tabac["offres"]], origin)
-    assert [round(d) for d in independent] == sorted(round(d) for d in independent)
+    for section in tabac["jeux"]:
+        assert 1 <= len(section["offres"]) <= 3
+        assert all(o["jeu"]["slug"] == section["jeu"]["slug"] for o in section["offres"])
+        independent = metric_distances([(o["lon"], o["lat"]) for o in section["offres"]], origin)
+        assert [round(d) for d in independent] == sorted(round(d) for d in independent)
+        assert section["rayon_km"] * 1000 >= max(independent) - 100
     assert any(r["telephone"] == "39 89" for r in tabac["ressources"])
-    for offer in mental["offres"]:
-        assert (offer["age_min"] or 0) <= 47 <= (offer["age_max"] or 150)
+    # at 47, no jeu for children or the young, and no offer whose public excludes 47
+    mental_jeux = {s["jeu"]["slug"] for s in mental["jeux"]}
+    assert not mental_jeux & {"cmp-enfants-adolescents", "cmpp", "bapu", "lieux-ecoute-jeunes"}
+    for section in mental["jeux"]:
+        for offer in section["offres"]:
+            assert (offer["public_age_min"] or 0) <= 47 <= (offer["public_age_max"] or 150)
+    assert "fil-sante-jeunes" not in {r["slug"] for r in mental["ressources"]}
+
+
+def test_orientation_for_a_teenager_keeps_youth_services_and_helplines(demo_client):
+    body = demo_client.get("/api/v1/orientation", params={
+        "code_commune": "67482", "cartes": "sante-mentale", "age": 15}).json()
+    card = body["cartes"][0]
+    jeux = {s["jeu"]["slug"] for s in card["jeux"]}
+    assert "cmp-adultes" not in jeux and "cmp-enfants-adolescents" in jeux
+    fil = next(r for r in card["ressources"] if r["slug"] == "fil-sante-jeunes")
+    assert fil["public"] == {"age_min": 12, "age_max": 25, "publics": []}
+
+
+def test_orientation_need_keeps_the_jeux_linked_to_it(demo_client):
+    body = demo_client.get("/api/v1/orientation", params={
+        "code_commune": "67482", "cartes": "addiction-tabac", "besoins": "tabac-substituts"})
+    card = body.json()["cartes"][0]
+    assert card["besoin"]["slug"] == "tabac-substituts"
+    assert "csapa-tabac" not in {s["jeu"]["slug"] for s in card["jeux"]}
+    refused = demo_client.get("/api/v1/orientation", params={
+        "code_commune": "67482", "cartes": "addiction-tabac", "besoins": "mental-jeunes"})
+    assert refused.status_code == 422
+    assert "besoins : « mental-jeunes » n'est pas un besoin des cartes" in refused.text
 
 
 def test_orientation_widens_the_radius_in_the_countryside(demo_client):
     body = demo_client.get("/api/v1/orientation", params={
         "code_commune": "55029", "cartes": "sante-sexuelle"}).json()  # Beaulieu-en-Argonne
     result = body["cartes"][0]
-    assert result["rayon_km"] > 5 and len(result["offres"]) == 5
+    assert result["rayon_km"] > 5 and result["jeux"] and all(s["offres"] for s in result["jeux"])
 
 
 @pytest.mark.parametrize(

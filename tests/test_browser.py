@@ -139,7 +139,8 @@ def test_orientation_sheet_prints_with_the_expected_offers(page, live_server, de
         "cartes": "addiction-tabac,activite-physique"}).json()
     listed = [int(i) for i in page.locator("li.offre").evaluate_all(
         "items => items.map(i => i.dataset.id)")]
-    assert listed == [o["id"] for card in expected["cartes"] for o in card["offres"]]
+    assert listed == [o["id"] for card in expected["cartes"] for s in card["jeux"]
+                      for o in s["offres"]]
     page.emulate_media(media="print")
     assert not page.locator("#imprimer").is_visible()
     pdf = artifact("fiche-orientation.pdf")

@@ -8,7 +8,7 @@ CARD = "addiction-tabac"
 PARIS = {"lon": 2.35, "lat": 48.85}
 
 
-def add_offer_on_the_card(connection) -> None:
+def add_offer_on_the_card(connection) -> int:
     offer_id = connection.execute(text("""
         INSERT INTO offre (nom, statut, geom)
         VALUES ('Consultation tabac', 'publiee', ST_SetSRID(ST_MakePoint(2.35, 48.85), 4326))
@@ -18,6 +18,7 @@ def add_offer_on_the_card(connection) -> None:
         INSERT INTO jeu_offre (jeu_slug, offre_id, raison)
         SELECT slug, :id, 'manuel' FROM jeu WHERE carte_slug = :carte LIMIT 1
     """), {"id": offer_id, "carte": CARD})
+    return offer_id
 
 
 def version(connection) -> str:

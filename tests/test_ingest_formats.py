@@ -15,6 +15,7 @@ import pytest
 from pyproj import Transformer
 from sqlalchemy import text
 
+from cartographie.noms import nom_affichage
 from ingest.catalog import ingest
 from ingest.finess_csv import insee_commune
 from ingest.horaires import weekly
@@ -96,12 +97,14 @@ def test_etalab_csv_cp1252_lambert_and_utm(ingest_engine, tmp_path):
     assert report.counts["inseres"] == 4 and report.quarantaines == 1
     with ingest_engine.connect() as connection:
         rows = {row.et: row for row in connection.execute(text("""
-            SELECT s.finess_et AS et, o.nom, o.code_commune, ST_X(o.geom) AS lon,
+            SELECT s.finess_et AS et, o.nom, o.nom_source, o.code_commune, ST_X(o.geom) AS lon,
                    ST_Y(o.geom) AS lat, o.code_region
             FROM offre o JOIN structure s ON s.id = o.structure_id
         """))}
         reason = connection.execute(text("SELECT ligne, raison FROM quarantaine")).one()
-    assert rows[csapas[0]["et"]].nom == 'CSAPA "LE TREMPLIN" ÉCOUTE'
+    # shown as people read it, searchable as the source wrote it
+    assert rows[csapas[0]["et"]].nom == "CSAPA « Le Tremplin » Écoute"
+    assert rows[csapas[0]["et"]].nom_source == 'CSAPA "LE TREMPLIN" ÉCOUTE'
     for et in csapas:
         assert abs(rows[et["et"]].lon - et["lon"]) < 1e-5
         assert abs(rows[et["et"]].lat - et["lat"]) < 1e-5
@@ -156,9 +159,10 @@ def test_finess_json_flux_padded_strings_closed_and_inactive(ingest_engine, tmp_
     report = ingest(ingest_engine, "finess", str(path), DATA)
     assert report.counts["inseres"] == 1 and report.hors_champ == 2
     with ingest_engine.connect() as connection:
-        nom, adresse, contacts, lon = connection.execute(
-            text("SELECT nom, adresse, contacts, ST_X(geom) FROM offre")).one()
-    assert nom == et["nom"] and adresse == "2 R DES TESTS"
+        nom, nom_source, adresse, contacts, lon = connection.execute(
+            text("SELECT nom, nom_source, adresse, contacts, ST_X(geom) FROM offre")).one()
+    assert nom_source == et["nom"] and nom == nom_affichage(et["nom"])
+    assert adresse == "2 rue des Tests"
     assert contacts == [{"type": "telephone", "valeur": "03 88 11 22 33"}]
     assert abs(lon - et["lon"]) < 1e-6
 

@@ -96,8 +96,13 @@ def test_memberships_follow_the_rules_after_each_run(ingest_engine, tmp_path):
                 "SELECT count(*) FROM offre WHERE attributs->>'categorie_finess' = '156'")
     adults, children = members(ingest_engine, "cmp-adultes"), members(
         ingest_engine, "cmp-enfants-adolescents")
-    assert adults and children and not adults & children
-    assert len(adults | children) == cmp  # every FINESS CMP is on one side, by its name
+    assert adults and children and len(adults | children) == cmp  # every CMP, by its name
+    with ingest_engine.connect() as connection:
+        both = {r[0]: r[1] for r in connection.execute(text(
+            "SELECT id, nom_source FROM offre WHERE id = ANY(:ids)"),
+            {"ids": list(adults & children)})}
+    # only the CMPs that say they serve adults and children are on both sides
+    assert all("ADULT" in name for name in both.values()), both
 
     counts = build(tmp_path / "ror.ndjson")
     ingest(ingest_engine, "ror", str(tmp_path / "ror.ndjson"), DATA)
@@ -136,3 +141,44 @@ def test_manual_include_and_exclude(ingest_engine):
         reasons = dict((r[1], r[3]) for r in jeux.explain(connection, pharmacy))
     assert reasons["csapa-tabac"] == "inclusion manuelle"
     assert csapa not in members(ingest_engine, "csapa-tabac")
+
+
+def test_effective_public_comes_from_the_jeux_with_its_provenance(ingest_engine):
+    ingest(ingest_engine, "finess", str(DEMO_FINESS), DATA)
+    with ingest_engine.connect() as connection:
+        rows = connection.execute(text("""
+            SELECT o.nom_source, o.public_age_min, o.public_age_max, o.public_provenance,
+                   array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id) AS jeux
+            FROM offre o WHERE o.attributs->>'categorie_finess' IN ('156', '189')
+        """)).all()
+    children = [r for r in rows if r.jeux == ["cmp-enfants-adolescents"]]
+    assert children and all((r.public_age_min, r.public_age_max) == (0, 17) for r in children)
+    assert {"jeu": "cmp-enfants-adolescents", "age_min": 0, "age_max": 17, "publics": []} in \
+        children[0].public_provenance
+    adults = [r for r in rows if r.jeux == ["cmp-adultes"]]
+    assert adults and all((r.public_age_min, r.public_age_max) == (18, None) for r in adults)
+    both = [r for r in rows if set(r.jeux) == {"cmp-adultes", "cmp-enfants-adolescents"}]
+    assert all((r.public_age_min, r.public_age_max) == (0, None) for r in both)
+
+
+def test_dental_centres_are_off_vaccination_depistage_and_tabac(ingest_engine):
+    ingest(ingest_engine, "finess", str(DEMO_FINESS), DATA)
+    with ingest_engine.connect() as connection:
+        dental = connection.execute(text("""
+            SELECT o.nom_source, array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id)
+            FROM offre o WHERE o.attributs->>'categorie_finess' IN ('124', '603')
+              AND unaccent(lower(o.nom_source)) LIKE '%dentaire%'
+        """)).all()
+    only_dental = [r for r in dental if "MEDIC" not in r[0] and "POLYVALENT" not in r[0]]
+    assert only_dental, "des centres dentaires dans le FINESS du Grand Est"
+    for name, members_of in only_dental:
+        assert not set(members_of) & {"centres-et-maisons-de-sante-vaccination",
+                                      "centres-de-sante-depistage",
+                                      "tabacologie-centres-de-sante"}, name
+
+
+def test_public_errors_are_named_with_file_and_line(editable):
+    path = editable / "jeux" / "sante-mentale.yaml"
+    line = edit(path, "public: {age_min: 0, age_max: 17}", "public: {age_min: 17, age_max: 3}")
+    assert any(p.startswith(f"{path}:{line - 3} : public : age_min (17) dépasse age_max (3)")
+               for p in problems_of(editable))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 from sqlalchemy import text
 
 from maps.export import export_card
+from maps.qrcode import qr_svg
 
 PAYLOAD = '<img src=x onerror="alert(1)">`${alert(2)}`</script><script>alert(3)</script>'
 EXTERNAL_ASSET = re.compile(r'<(?:script|link|img)[^>]+(?:src|href)="(?:https?:)?//', re.I)
@@ -62,10 +64,12 @@ def test_orientation_form_answers_card_by_card(demo_client):
         "adresse": "Strasbourg", "age": 47,
         "cartes": "addiction-tabac,activite-physique"}).json()
     tabac = api["cartes"][0]
-    assert tabac["offres"], "des offres tabac près de Strasbourg"
-    found = re.findall(r'<li class="offre" data-id="(\d+)">', html)
-    expected = [str(o["id"]) for card in api["cartes"] for o in card["offres"]]
+    assert tabac["jeux"], "des offres tabac près de Strasbourg"
+    found = re.findall(r'<li class="offre" data-id="(\d+)"', html)
+    expected = [str(o["id"]) for card in api["cartes"] for s in card["jeux"] for o in s["offres"]]
     assert found == expected
+    sections = re.findall(r'<section class="fr-mb-2w resultat-jeu" data-jeu="([^"]+)"', html)
+    assert sections == [s["jeu"]["slug"] for card in api["cartes"] for s in card["jeux"]]
     assert 'id="imprimer-fiche"' in html and "Aides à distance" in html
 
 
@@ -94,6 +98,38 @@ def test_the_sheet_lists_the_offers_and_its_map_is_ours(demo_client):
     assert scripts and all(f'nonce="{nonce}"' in tag for tag in scripts)
     assert not EXTERNAL_ASSET.search(map_page.text)
     assert "L.control.zoom" not in map_page.text and '"zoomControl": false' in map_page.text
+
+
+def test_the_sheet_takes_the_api_parameters_and_shows_the_same_sections(demo_client):
+    query = "code_commune=67482&age=47&cartes=addiction-tabac,sante-mentale"
+    sheet = demo_client.get(f"/orientation/fiche?{query}")
+    assert sheet.status_code == 200
+    api = demo_client.get(f"/api/v1/orientation?{query}").json()
+    sections = re.findall(r'<section class="fiche-jeu" data-jeu="([^"]+)"', sheet.text)
+    assert sections == [s["jeu"]["slug"] for card in api["cartes"] for s in card["jeux"]]
+    listed = re.findall(r'<li class="offre" data-id="(\d+)"', sheet.text)
+    assert listed == [str(o["id"]) for c in api["cartes"] for s in c["jeux"] for o in s["offres"]]
+    # the QR code is the same answer online; what is typed on the sheet is in no form
+    online = f"http://testserver/orientation?{query}"
+    assert str(qr_svg(online, "Ces ressources en ligne")) in sheet.text
+    assert "Mes objectifs et mes actions" in sheet.text and "<form" not in sheet.text
+    same_answer = demo_client.get(f"/orientation?{query}")
+    assert re.findall(r'<li class="offre" data-id="(\d+)"', same_answer.text) == listed
+
+
+@pytest.mark.parametrize("query, message", [
+    ("cartes=addiction-tabac", "lieu absent : indiquez « lieu »"),
+    ("code_commune=67482", "cartes absentes"),
+    ("code_commune=6748&cartes=addiction-tabac", "code_commune : « 6748 » n'est pas un code"),
+    ("code_commune=99999&cartes=addiction-tabac", "code_commune : commune inconnue"),
+    ("code_commune=67482&cartes=addiction-tabac,chocolat", "cartes : valeur inconnue"),
+    ("code_commune=67482&adresse=Strasbourg&cartes=addiction-tabac", "un seul lieu"),
+    ("code_commune=67482&cartes=addiction-tabac&besoins=mental-jeunes", "besoins : "),
+])
+def test_a_bad_sheet_parameter_is_named_in_french(demo_client, query, message):
+    sheet = demo_client.get(f"/orientation/fiche?{query}")
+    assert sheet.status_code == 422 and message in html.unescape(sheet.text)
+    assert "Ressource introuvable" not in sheet.text
 
 
 def hostile_offer(connection) -> None:
@@ -134,3 +170,11 @@ def test_static_export_is_self_contained_with_layers_per_jeu(demo_engine, settin
     assert not EXTERNAL_ASSET.search(html)
     assert "L.markerClusterGroup" in html and "L.control.layers" in html
     assert "CSAPA (tabacologie)" in html
+
+
+def test_a_need_chosen_on_the_form_keeps_its_jeux(demo_client):
+    html = demo_client.get("/orientation", params={
+        "lieu": "67482", "cartes": ["addiction-tabac"], "besoins": "tabac-substituts"}).text
+    sections = re.findall(r'<section class="fr-mb-2w resultat-jeu" data-jeu="([^"]+)"', html)
+    assert sections and "csapa-tabac" not in sections
+    assert '<option value="tabac-substituts" selected>' in html

@@ -42,7 +42,7 @@ def test_keep_alive_connection_survives_the_outage(settings, engine):
     with running(app) as url, httpx.Client(base_url=url) as http:
         down = http.get("/api/v1/themes")
         assert down.status_code == 503 and down.headers.get("connection") != "close"
-        app.state.session_factory.configure(bind=engine)  # the database is back
+        app.state.read_routing.primary = engine  # the database is back
         app.state.write_session_factory.configure(bind=engine)
         back = http.get("/api/v1/themes")
         assert back.status_code == 200 and len(back.json()) == 7

@@ -26,6 +26,8 @@ from fastapi import (
 from fastapi.responses import JSONResponse, Response
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import CurrentAccount
 from api.deps import get_write_session
@@ -308,24 +310,48 @@ def export_offers(compte: CurrentAccount, session: WriteSession, region: RegionC
         "Content-Disposition": f'attachment; filename="offres-region-{code_region}.csv"'})
 
 
-def install_upload_limit(app: FastAPI, pages_import_path: str, pages_prefix: str) -> None:
+class WriteSideGuards:
     """Refuse an oversized import (API or page) before its body is read, and keep the write
-    side and the ARS pages out of caches."""
-    upload_paths = {IMPORT_PATH, pages_import_path}
-    private_prefixes = (PREFIX, "/api/v1/audit", "/api/v1/session", pages_prefix)
+    side and the ARS pages out of caches.
 
-    @app.middleware("http")
-    async def write_side_guards(request: Request, call_next):
-        if request.method == "POST" and request.url.path in upload_paths:
+    Plain ASGI, and only on its own paths: the public reads (tiles, search) do not pay a
+    ``BaseHTTPMiddleware`` task and stream per request.
+    """
+
+    def __init__(self, app: ASGIApp, upload_paths: set[str],
+                 private_prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.upload_paths = upload_paths
+        self.private_prefixes = private_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.private_prefixes):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if request.method == "POST" and scope["path"] in self.upload_paths:
             limit = request.app.state.settings.contributions_taille_max
             length = request.headers.get("content-length")
+            refusal = None
             if length is None:
-                return error_response(request, 411, "En-tête Content-Length obligatoire pour "
-                                                    "un import.")
-            if not length.isdigit() or int(length) > limit + 64_000:  # multipart framing
-                return error_response(request, 413, f"Fichier trop volumineux : au plus "
-                                                    f"{limit} octets.")
-        response = await call_next(request)
-        if request.url.path.startswith(private_prefixes):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+                refusal = error_response(request, 411, "En-tête Content-Length obligatoire "
+                                                       "pour un import.")
+            elif not length.isdigit() or int(length) > limit + 64_000:  # multipart framing
+                refusal = error_response(request, 413, f"Fichier trop volumineux : au plus "
+                                                       f"{limit} octets.")
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+
+        async def no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, no_store)
+
+
+def install_upload_limit(app: FastAPI, pages_import_path: str, pages_prefix: str) -> None:
+    app.add_middleware(WriteSideGuards, upload_paths={IMPORT_PATH, pages_import_path},
+                       private_prefixes=(PREFIX, "/api/v1/audit", "/api/v1/session",
+                                         pages_prefix))

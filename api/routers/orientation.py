@@ -1,4 +1,4 @@
-"""``/api/v1/orientation``: for a place, an age and 1–3 cards, the nearest suitable offers."""
+"""``/api/v1/orientation``: for a place, an age and 1–3 cards, jeu by jeu, specialised first."""
 
 from typing import Annotated
 
@@ -8,12 +8,15 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_session
 from api.representation import offer_json
+from api.schemas import OrientationOut
 from cartographie import orientation
 from cartographie.geocodage import GeocodeurGeoplateforme, GeocodeurLocal, Lieu
 from cartographie.territoires import commune_place
 
 router = APIRouter(prefix="/api/v1/orientation", tags=["Orientation"])
 MAX_CARDS = 3
+BESOINS_DOC = ("Au plus un besoin par carte, séparés par des virgules (ex. « tabac-arreter ») : "
+               "la carte ne garde que les jeux liés à ce besoin")
 
 
 def resolve_place(request: Request, session: Session, lat: float | None, lon: float | None,
@@ -52,7 +55,29 @@ def card_slugs(session: Session, cartes: str) -> list[str]:
     return slugs
 
 
-@router.get("", summary="Les offres les plus proches et adaptées, carte par carte")
+def besoin_by_card(session: Session, besoins: str | None, slugs: list[str]) -> dict[str, str]:
+    """``besoins=tabac-arreter,…``: at most one need per chosen card, each on one of them."""
+    wanted = [b.strip() for b in (besoins or "").split(",") if b.strip()]
+    if not wanted:
+        return {}
+    cards = dict(session.execute(text("SELECT slug, carte_slug FROM besoin "
+                                      "WHERE slug = ANY(:b)"), {"b": wanted}).all())
+    by_card: dict[str, str] = {}
+    for besoin in wanted:
+        if besoin not in cards:
+            raise HTTPException(422, f"besoins : valeur inconnue « {besoin} »")
+        if cards[besoin] not in slugs:
+            raise HTTPException(422, f"besoins : « {besoin} » n'est pas un besoin des cartes "
+                                     "choisies")
+        if cards[besoin] in by_card:
+            raise HTTPException(422, f"besoins : un seul besoin par carte (« {cards[besoin]} »)")
+        by_card[cards[besoin]] = besoin
+    return by_card
+
+
+@router.get("", summary="Par carte, ses jeux d'offres dans l'ordre (spécialisés d'abord), "
+                        "les offres adaptées les plus proches de chacun, puis les aides à "
+                        "distance", response_model=OrientationOut)
 def orient(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
@@ -63,20 +88,42 @@ def orient(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     code_commune: Annotated[str | None, Query(pattern=r"^[0-9][0-9AB][0-9]{3}$")] = None,
     adresse: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
+    besoins: Annotated[str | None, Query(max_length=400, description=BESOINS_DOC)] = None,
 ) -> dict:
     slugs = card_slugs(session, cartes)
+    by_card = besoin_by_card(session, besoins, slugs)
     place = resolve_place(request, session, lat, lon, code_commune, adresse)
-    return answer(session, place, slugs, age)
+    return answer(session, place, slugs, age, by_card)
 
 
-def answer(session: Session, place: Lieu, slugs: list[str], age: int | None) -> dict:
-    """Per card, the nearest suitable offers and the national resources (API and pages)."""
-    results = orientation.orient(session.connection(), place.lon, place.lat, slugs, age)
+PUBLIC_KEYS = ("age_min", "age_max", "publics")
+
+
+def public(row: dict) -> dict:
+    return {"age_min": row.get("age_min"), "age_max": row.get("age_max"),
+            "publics": list(row.get("publics") or [])}
+
+
+def answer(session: Session, place: Lieu, slugs: list[str], age: int | None,
+           besoins: dict[str, str] | None = None) -> dict:
+    """Per card, its jeux with their nearest suitable offers, then the national resources
+    open to the person (API and pages)."""
+    results = orientation.orient(session.connection(), place.lon, place.lat, slugs, age,
+                                 besoins)
+
+    def offers(rows: list[dict]) -> list[dict]:
+        return [offer_json(o) | {"jeu": o["jeu"]} for o in rows]
+
     return {
         "lieu": {"libelle": place.libelle, "lon": place.lon, "lat": place.lat,
                  "precision": place.precision, "code_commune": place.code_commune},
         "age": age,
-        "cartes": [{"carte": r.carte, "rayon_km": r.rayon_km,
-                    "offres": [offer_json(o) for o in r.offres],
-                    "ressources": r.ressources} for r in results],
+        "cartes": [{
+            "carte": r.carte, "besoin": r.besoin, "rayon_km": r.rayon_km,
+            "jeux": [{"jeu": {"slug": s.jeu["slug"], "nom": s.jeu["nom"],
+                              "description": s.jeu["description"], "public": public(s.jeu)},
+                      "rayon_km": s.rayon_km, "offres": offers(s.offres)} for s in r.sections],
+            "ressources": [{k: v for k, v in res.items() if k not in PUBLIC_KEYS}
+                           | {"public": public(res)} for res in r.ressources],
+        } for r in results],
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,7 @@ from cartographie.geocodage import Lieu
 from cartographie.horaires import describe_hours
 from maps import folium_maps
 from maps.folium_maps import TEMPLATES_DIR
+from maps.qrcode import qr_svg
 
 TEMPLATES = Jinja2Templates(directory=TEMPLATES_DIR)
 # Editorial texts are ours, but raw HTML in them is still not let through.
@@ -35,6 +37,9 @@ MARKDOWN = MarkdownIt("commonmark", {"html": False})
 TEMPLATES.env.filters["markdown"] = lambda source: MARKDOWN.render(source or "")
 TEMPLATES.env.filters["horaires"] = describe_hours
 TEMPLATES.env.filters["tel"] = telephone_uri
+TEMPLATES.env.filters["km"] = lambda value: (
+    "—" if value is None else f"{value:.1f} km".replace(".", ","))
+TEMPLATES.env.globals["publics_libelles"] = {"etudiants": "étudiants"}
 POINT = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 COMMUNE_CODE = re.compile(r"^\s*(\d[\dAB]\d{3})\s*$")
 
@@ -97,24 +102,80 @@ def place_from_form(request: Request, session: Session, lieu: str) -> Lieu:
     return resolve_place(request, session, None, None, None, lieu)
 
 
-def orientation_answer(request: Request, session: Session, lieu: str, cartes: list[str],
-                       age_text: str) -> dict[str, Any]:
-    """The orientation for the form's values, or the French reason it cannot be given."""
-    age = parse_age(age_text)
-    slugs = card_slugs(session, ",".join(cartes))
-    return orientation_api.answer(session, place_from_form(request, session, lieu), slugs, age)
+@dataclass
+class OrientationForm:
+    """The form's raw values (or the API's: ``code_commune``, ``adresse``, ``cartes=a,b``),
+    checked with the answer so errors show on the form, naming the parameter at fault."""
 
+    lieu: str
+    cartes: list[str]
+    age: str
+    besoins: str
+    code_commune: str
+    adresse: str
 
-OrientationForm = tuple[str, list[str], str]
+    @property
+    def asked(self) -> bool:
+        return bool(self.lieu or self.cartes or self.code_commune or self.adresse)
+
+    def query(self) -> str:
+        values = {"lieu": self.lieu, "code_commune": self.code_commune, "adresse": self.adresse,
+                  "age": self.age, "cartes": self.cartes, "besoins": self.besoins}
+        return urlencode({k: v for k, v in values.items() if v}, doseq=True)
 
 
 def orientation_form(
     lieu: Annotated[str, Query(max_length=200)] = "",
     cartes: Annotated[list[str] | None, Query(max_length=MAX_CARDS * 2)] = None,
     age: Annotated[str, Query(max_length=20)] = "",
+    besoins: Annotated[str, Query(max_length=400)] = "",
+    code_commune: Annotated[str, Query(max_length=20)] = "",
+    adresse: Annotated[str, Query(max_length=200)] = "",
 ) -> OrientationForm:
-    """The form's raw values, checked with the answer so errors show on the form."""
-    return lieu.strip(), [c for c in cartes or [] if c], age.strip()
+    slugs = [s.strip() for c in cartes or [] for s in c.split(",") if s.strip()]
+    return OrientationForm(lieu.strip(), slugs, age.strip(), besoins.strip(),
+                           code_commune.strip(), adresse.strip())
+
+
+def form_place(request: Request, session: Session, form: OrientationForm) -> Lieu:
+    """The one place the form or the API's parameters give; a place not found is the
+    parameter's fault (422 naming it), not a missing page."""
+    given = [name for name in ("lieu", "code_commune", "adresse") if getattr(form, name)]
+    try:
+        return _form_place(request, session, form, given)
+    except HTTPException as refused:
+        if refused.status_code == 404:
+            raise HTTPException(422, f"{given[0]} : {refused.detail}") from refused
+        raise
+
+
+def _form_place(request: Request, session: Session, form: OrientationForm,
+                given: list[str]) -> Lieu:
+    if not given:
+        raise HTTPException(422, "lieu absent : indiquez « lieu » (commune, adresse ou "
+                                 "coordonnées), « code_commune » ou « adresse »")
+    if len(given) > 1:
+        raise HTTPException(422, f"un seul lieu : « {given[0]} » et « {given[1]} » sont donnés")
+    if form.code_commune:
+        if not COMMUNE_CODE.match(form.code_commune):
+            raise HTTPException(422, f"code_commune : « {form.code_commune} » n'est pas un code "
+                                     "commune INSEE (5 caractères, ex. 54395)")
+        return resolve_place(request, session, None, None, form.code_commune, None)
+    if form.adresse:
+        return resolve_place(request, session, None, None, None, form.adresse)
+    return place_from_form(request, session, form.lieu)
+
+
+def orientation_answer(request: Request, session: Session,
+                       form: OrientationForm) -> dict[str, Any]:
+    """The orientation for the form's values, or the French reason it cannot be given."""
+    age = parse_age(form.age)
+    if not form.cartes:
+        raise HTTPException(422, "cartes absentes : choisissez de 1 à 3 cartes (« cartes=a,b »)")
+    slugs = card_slugs(session, ",".join(form.cartes))
+    besoins = orientation_api.besoin_by_card(session, form.besoins, slugs)
+    return orientation_api.answer(session, form_place(request, session, form), slugs, age,
+                                  besoins)
 
 
 def parse_age(value: str) -> int | None:
@@ -129,25 +190,22 @@ def parse_age(value: str) -> int | None:
 @router.get("/orientation", response_class=HTMLResponse)
 def orientation_page(request: Request, session: Annotated[Session, Depends(get_session)],
                      form: Annotated[OrientationForm, Depends(orientation_form)]) -> HTMLResponse:
-    lieu, cartes, age = form
     answer, error, status = None, None, 200
-    if lieu or cartes:
+    if form.asked:
         try:
-            if not lieu:
-                raise HTTPException(422, "indiquez un lieu : commune, adresse ou coordonnées")
-            answer = orientation_answer(request, session, lieu, cartes, age)
+            answer = orientation_answer(request, session, form)
         except HTTPException as refused:
             error, status = refused.detail, refused.status_code
-    query = urlencode({"lieu": lieu, "age": age, "cartes": cartes}, doseq=True)
     return page(request, "orientation.html", status, cards=catalogue.cards(session),
-                lieu=lieu, choisies=cartes, age=age, answer=answer, error=error, query=query)
+                lieu=form.lieu or form.adresse or form.code_commune, choisies=form.cartes,
+                besoin_choisi=form.besoins, age=form.age, answer=answer, error=error,
+                query=form.query())
 
 
 def sheet_answer(request: Request, session: Annotated[Session, Depends(get_session)],
                  form: Annotated[OrientationForm, Depends(orientation_form)]) -> dict[str, Any]:
     """The sheet and its map answer the same form; its errors are error pages."""
-    lieu, cartes, age = form
-    return orientation_answer(request, session, lieu, cartes, age)
+    return orientation_answer(request, session, form)
 
 
 SheetAnswer = Annotated[dict[str, Any], Depends(sheet_answer)]
@@ -155,10 +213,16 @@ SheetAnswer = Annotated[dict[str, Any], Depends(sheet_answer)]
 
 @router.get("/orientation/fiche", response_class=HTMLResponse)
 def orientation_sheet(request: Request, answer: SheetAnswer) -> HTMLResponse:
-    """« Mes ressources de prévention »: the sheet to print and attach to the PPP."""
+    """« Mes ressources de prévention »: the PPP's resources page, to print.
+
+    Its QR code opens the same answer on the orientation page (same parameters). The
+    objectives and actions typed on it stay in the browser: they are in no form.
+    """
+    online = f"{str(request.base_url).rstrip('/')}/orientation?{request.url.query}"
     return page(request, "fiche.html", answer=answer, age=answer["age"],
                 query=request.url.query, palette=folium_maps.PALETTE,
-                date=dt.date.today().strftime("%d/%m/%Y"))
+                date=dt.date.today().strftime("%d/%m/%Y"), en_ligne=online,
+                qr=qr_svg(online, "Ces ressources en ligne"))
 
 
 @router.get("/orientation/fiche/carte", response_class=HTMLResponse)

@@ -3,8 +3,10 @@
 At low zoom, points are aggregated on a grid inside PostGIS (one feature per cell with a
 ``nombre``), so that no tile carries more than a few thousand features; from
 ``DETAIL_ZOOM`` on, each offer is its own feature. An empty tile is a cheap 204.
-Aggregated tiles read up to every offer of the country: they are kept per data version
-(``cartographie.cache``), so each is computed once per publish and process.
+Aggregated tiles of a whole card, or of every offer, are read from the grid the writes keep
+exact (``cellule_offre``, migration 0008): fast on the first request after a write too.
+With other filters they aggregate up to every offer of the country: those are kept per data
+version (``cartographie.cache``), so each is computed once per publish and process.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 from api.deps import get_session
 from api.filters import offer_filters
 from cartographie.cache import DataVersionCache
-from cartographie.recherche import Filtres, where
+from cartographie.recherche import Filtres, grid_layer, where
 
 router = APIRouter(prefix="/tiles", tags=["Tuiles vectorielles"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -71,6 +73,19 @@ def tile(
                                 ST_TileEnvelope(:z, :x, :y)) AS geom
             FROM offre o
             WHERE o.geom && ST_MakeEnvelope(:west, :south, :east, :north, 4326) AND {condition}
+        """
+    elif (layer := grid_layer(filters)) is not None:
+        # A whole card or every offer: the cells the writes keep (migration 0008), at most
+        # GRID_CELLS² rows read by primary key; the id is the offer's when a cell holds one.
+        params.update(couche=layer)
+        features = f"""
+            SELECT CASE WHEN c.nombre = 1 THEN c.somme_id END AS id, o.nom, c.nombre,
+                   ST_AsMVTGeom({mercator("c.somme_lon / c.nombre", "c.somme_lat / c.nombre")},
+                                ST_TileEnvelope(:z, :x, :y)) AS geom
+            FROM cellule_offre c LEFT JOIN offre o ON c.nombre = 1 AND o.id = c.somme_id
+            WHERE c.couche = :couche AND c.z = :z AND c.nombre > 0
+              AND c.cx BETWEEN :x * :cells AND :x * :cells + :cells - 1
+              AND c.cy BETWEEN :y * :cells AND :y * :cells + :cells - 1
         """
     else:
         # Cells are integer pairs over the tile in degrees: no geometry is built or projected
