@@ -265,10 +265,12 @@ def _decide(pairs: list[Candidat], weights, thresholds: Thresholds
                      "raison": f"rapprochement manqué : {found.raison()} ({why})"})
 
     for cle, scored in by_record.items():
-        scored.sort(key=lambda item: -item[0].score)
+        # The score is capped at 1: between two capped offers, the closer name decides.
+        scored.sort(key=lambda item: (-item[0].score, -item[0].nom))
         mergeable = [(r, o) for r, o in scored if r.score >= thresholds.fusion and r.fusionnable]
         ambiguous = len(mergeable) > 1 and (
-            mergeable[0][0].score - mergeable[1][0].score < AMBIGUITY)
+            mergeable[0][0].score - mergeable[1][0].score < AMBIGUITY
+            and mergeable[0][0].nom - mergeable[1][0].nom < AMBIGUITY)
         if mergeable and not ambiguous:
             best.append((cle, mergeable[0][1], mergeable[0][0]))
         for found, offre in scored:
