@@ -8,6 +8,12 @@ exists (the next ones only if not far beyond it), and each offer says why it is 
 jeu). Then come the card's national remote
 resources that fit the person's age. An optional need (« besoin ») keeps the jeux linked to it.
 
+Two judgements on top of the card's order. A jeu whose nearest offer is beyond ``NEAR_KM``
+comes after the jeux that have one nearer (card order kept within each group): a CeGIDD
+150 km away is still shown, but after the dispensaire 3 km away. And a person overseas is
+only sent within their own territory (a vaccination centre of Martinique is no answer in
+Guadeloupe, 187 km across the sea).
+
 A card's jeux are searched together with ``recherche.nearest_per_jeu`` (one statement, the
 answer of ``recherche.page(Filtres(jeu=[slug], …))`` for each): nearest-first on each jeu's
 own membership index (migration 0008), so a jeu of twenty offers never walks the offers of
@@ -86,11 +92,23 @@ def remote_resources(connection: Connection, carte: str, age: int | None) -> lis
     return [dict(r) for r in rows if serves(r, age)]
 
 
+def territory(connection: Connection, lon: float, lat: float) -> str | None:
+    """The région a point overseas belongs to (its offers only are reachable), else None."""
+    return connection.execute(text("""
+        SELECT d.code_region FROM commune c JOIN departement d ON d.code = c.code_departement
+        WHERE d.zone <> 'metro'
+          AND ST_Intersects(c.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+        LIMIT 1
+    """), {"lon": lon, "lat": lat}).scalar_one_or_none()
+
+
 def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
            age: int | None, besoins: dict[str, str] | None = None,
            per_jeu: int = PER_JEU) -> list[Resultat]:
     """Per card, its sections (jeu by jeu) and its remote resources; ``besoins``: card → need."""
     besoins = besoins or {}
+    filters = recherche.Filtres(age=age, lon=lon, lat=lat, rayon_km=MAX_RADIUS_KM,
+                                code_region=territory(connection, lon, lat))
     results = []
     for slug in cartes:
         card = connection.execute(text("SELECT slug, nom, resume FROM carte WHERE slug = :s"),
@@ -106,7 +124,7 @@ def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
         # offers in it: the first per_jeu not yet shown are those a search of exactly
         # per_jeu + len(shown) would give.
         nearest = recherche.nearest_per_jeu(
-            connection, recherche.Filtres(age=age, lon=lon, lat=lat, rayon_km=MAX_RADIUS_KM),
+            connection, filters,
             {jeu["slug"]: per_jeu * (rank + 1) for rank, jeu in enumerate(jeux)}) if jeux else {}
         sections, shown = [], set()
         for jeu in jeux:
@@ -121,6 +139,8 @@ def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
                 offer["jeu"] = {"slug": jeu["slug"], "nom": jeu["nom"]}
             farthest = max((o["distance_m"] or 0) for o in found) / 1000
             sections.append(Section(jeu, round(farthest, 1), found))
+        # Jeux with an offer within NEAR_KM first, each group in the card's order.
+        sections.sort(key=lambda s: (s.offres[0]["distance_m"] or 0) > NEAR_KM * 1000)
         results.append(Resultat(dict(card), besoin, sections,
                                 remote_resources(connection, slug, age)))
     return results
