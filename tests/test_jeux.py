@@ -182,3 +182,30 @@ def test_public_errors_are_named_with_file_and_line(editable):
     line = edit(path, "public: {age_min: 0, age_max: 17}", "public: {age_min: 17, age_max: 3}")
     assert any(p.startswith(f"{path}:{line - 3} : public : age_min (17) dépasse age_max (3)")
                for p in problems_of(editable))
+
+
+def test_what_does_not_belong_on_a_card_is_off_it(ingest_engine):
+    """Real FINESS lines (national file) whose category is broader than the card's jeu."""
+    ingest(ingest_engine, "finess", str(Path(__file__).parent / "data" / "finess-hors-carte.ndjson"),
+           DATA)
+    with ingest_engine.connect() as connection:
+        memberships = dict(connection.execute(text("""
+            SELECT o.nom_source, array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id)
+            FROM offre o
+        """)).all())
+    examinations = {"centres-examens-de-sante", "centres-examens-sante-nutrition"}
+    assert examinations <= set(memberships["CES CPAM 13"])
+    for name in ["SCE SANTE TRAVAIL INTER BANQUES LILLE", "MEDECINE DU TRAVAIL DU CREDIT LYONNAIS",
+                 "CECOS NANTES", "LAB ANATOMIE DECORSIERE-FAURE",
+                 "CENTRE VACCINATION ANTIAMARILE CMETE"]:
+        assert not examinations & set(memberships[name]), name
+    assert "centres-de-vaccination-internationale" in \
+        memberships["CENTRE VACCINATION ANTIAMARILE CMETE"]
+    assert "centres-de-vaccination" in memberships["CENTRE DE VACCINATION DE BRIVE"]
+    for name in ["CENTRE VACCINATION BCG MAIRIE TOULOUSE", "CENTRE DE B C G DE BOULOGNE",
+                 "STATION DE BCG DU DISPENSAIRE"]:
+        assert "centres-de-vaccination" not in memberships[name], name
+    for name in ["CENTRE DE SANTE HANDIDENT GUADELOUPE", "BUS HANDIDENT PACA"]:
+        assert not set(memberships[name]) & {"centres-et-maisons-de-sante-vaccination",
+                                             "centres-de-sante-depistage",
+                                             "tabacologie-centres-de-sante"}, name
