@@ -201,10 +201,13 @@ def test_what_does_not_belong_on_a_card_is_off_it(ingest_engine):
         assert not examinations & set(memberships[name]), name
     assert "centres-de-vaccination-internationale" in \
         memberships["CENTRE VACCINATION ANTIAMARILE CMETE"]
-    assert "centres-de-vaccination" in memberships["CENTRE DE VACCINATION DE BRIVE"]
+    assert "centres-de-vaccination-internationale" in \
+        memberships["CENTRE DE VACCINATION INTERNATIONAL"]
+    public_centres = {"centres-de-vaccination", "centres-de-vaccination-voyageurs"}
+    assert public_centres <= set(memberships["CENTRE DE VACCINATION DE BRIVE"])
     for name in ["CENTRE VACCINATION BCG MAIRIE TOULOUSE", "CENTRE DE B C G DE BOULOGNE",
                  "STATION DE BCG DU DISPENSAIRE"]:
-        assert "centres-de-vaccination" not in memberships[name], name
+        assert not public_centres & set(memberships[name]), name
     for name in ["CENTRE DE SANTE HANDIDENT GUADELOUPE", "BUS HANDIDENT PACA"]:
         assert not set(memberships[name]) & {"centres-et-maisons-de-sante-vaccination",
                                              "centres-de-sante-depistage",
