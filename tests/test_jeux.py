@@ -212,3 +212,21 @@ def test_what_does_not_belong_on_a_card_is_off_it(ingest_engine):
         assert not set(memberships[name]) & {"centres-et-maisons-de-sante-vaccination",
                                              "centres-de-sante-depistage",
                                              "tabacologie-centres-de-sante"}, name
+
+
+def test_youth_listening_points_filed_as_cmp_serve_11_to_25(ingest_engine):
+    """FINESS files PAEJ and maisons des adolescents as CMP (156): never an adults' CMP."""
+    ingest(ingest_engine, "finess", str(Path(__file__).parent / "data" / "finess-hors-carte.ndjson"),
+           DATA)
+    with ingest_engine.connect() as connection:
+        rows = {r.nom_source: r for r in connection.execute(text("""
+            SELECT o.nom_source, o.public_age_min, o.public_age_max,
+                   array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id) AS jeux
+            FROM offre o WHERE o.attributs->>'categorie_finess' = '156'
+        """))}
+    for name in ["PAEJ L'ENTRE-TEMPS ELBEUF", "MAISON DE L'ADOLESCENT FECAMP GHH",
+                 "POINT ECOUTE JEUNES CLUSES", "CMP MDA (14I02) - EPSM CAEN"]:
+        assert "lieux-ecoute-jeunes" in rows[name].jeux, name
+        assert "cmp-adultes" not in rows[name].jeux, name
+        assert rows[name].public_age_max == 25, name
+
