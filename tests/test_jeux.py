@@ -230,3 +230,18 @@ def test_youth_listening_points_filed_as_cmp_serve_11_to_25(ingest_engine):
         assert "cmp-adultes" not in rows[name].jeux, name
         assert rows[name].public_age_max == 25, name
 
+
+def test_old_age_psychiatry_cmps_are_for_65_and_over(ingest_engine):
+    """« CMP PERSONNES AGEES » was offered to a person of 20 as an adults' CMP."""
+    ingest(ingest_engine, "finess", str(Path(__file__).parent / "data" / "finess-hors-carte.ndjson"),
+           DATA)
+    with ingest_engine.connect() as connection:
+        rows = {r.nom_source: r for r in connection.execute(text("""
+            SELECT o.nom_source, o.public_age_min,
+                   array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id) AS jeux
+            FROM offre o WHERE o.attributs->>'categorie_finess' = '156'
+        """))}
+    for name in ["CMP PERSONNES AGEES BOURG-EN-BRESSE", "CMP ADULTES VICHY PSY SUJET AGE"]:
+        assert rows[name].jeux == ["cmp-personnes-agees"], name
+        assert rows[name].public_age_min == 65, name
+
