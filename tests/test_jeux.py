@@ -208,10 +208,15 @@ def test_what_does_not_belong_on_a_card_is_off_it(ingest_engine):
     for name in ["CENTRE VACCINATION BCG MAIRIE TOULOUSE", "CENTRE DE B C G DE BOULOGNE",
                  "STATION DE BCG DU DISPENSAIRE"]:
         assert not public_centres & set(memberships[name]), name
-    for name in ["CENTRE DE SANTE HANDIDENT GUADELOUPE", "BUS HANDIDENT PACA"]:
-        assert not set(memberships[name]) & {"centres-et-maisons-de-sante-vaccination",
-                                             "centres-de-sante-depistage",
-                                             "tabacologie-centres-de-sante"}, name
+    health_centres = {"centres-et-maisons-de-sante-vaccination", "centres-de-sante-depistage",
+                      "tabacologie-centres-de-sante"}
+    for name in ["CENTRE DE SANTE HANDIDENT GUADELOUPE", "BUS HANDIDENT PACA", "CDS DENTALYA",
+                 "CENTRE DE SANTE HYGIDENT", "CDS AIDER CHU LAPEYRONIE"]:
+        assert not set(memberships[name]) & health_centres, name
+    assert health_centres <= set(memberships["CDS MEDICO DENTAIRE AVICENNE"])
+    # an imaging centre does mammograms: off vaccination and tabac, kept on dépistage
+    assert set(memberships["CDS ACCESS RADIOLOGIE"]) & health_centres == {
+        "centres-de-sante-depistage"}
 
 
 def test_youth_listening_points_filed_as_cmp_serve_11_to_25(ingest_engine):
