@@ -184,15 +184,23 @@ def test_public_errors_are_named_with_file_and_line(editable):
                for p in problems_of(editable))
 
 
-def test_what_does_not_belong_on_a_card_is_off_it(ingest_engine):
-    """Real FINESS lines (national file) whose category is broader than the card's jeu."""
-    ingest(ingest_engine, "finess", str(Path(__file__).parent / "data" / "finess-hors-carte.ndjson"),
-           DATA)
-    with ingest_engine.connect() as connection:
-        memberships = dict(connection.execute(text("""
-            SELECT o.nom_source, array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id)
+HORS_CARTE = Path(__file__).parent / "data" / "finess-hors-carte.ndjson"
+
+
+def ingested_lines(engine) -> dict:
+    """Real FINESS lines (national file) whose category is broader than a card's jeu, ingested:
+    by source name, the effective public and the jeux."""
+    ingest(engine, "finess", str(HORS_CARTE), DATA)
+    with engine.connect() as connection:
+        return {r.nom_source: r for r in connection.execute(text("""
+            SELECT o.nom_source, o.public_age_min, o.public_age_max,
+                   array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id) AS jeux
             FROM offre o
-        """)).all())
+        """))}
+
+
+def test_what_does_not_belong_on_a_card_is_off_it(ingest_engine):
+    memberships = {name: row.jeux for name, row in ingested_lines(ingest_engine).items()}
     examinations = {"centres-examens-de-sante", "centres-examens-sante-nutrition"}
     assert examinations <= set(memberships["CES CPAM 13"])
     for name in ["SCE SANTE TRAVAIL INTER BANQUES LILLE", "MEDECINE DU TRAVAIL DU CREDIT LYONNAIS",
@@ -221,14 +229,7 @@ def test_what_does_not_belong_on_a_card_is_off_it(ingest_engine):
 
 def test_youth_listening_points_filed_as_cmp_serve_11_to_25(ingest_engine):
     """FINESS files PAEJ and maisons des adolescents as CMP (156): never an adults' CMP."""
-    ingest(ingest_engine, "finess", str(Path(__file__).parent / "data" / "finess-hors-carte.ndjson"),
-           DATA)
-    with ingest_engine.connect() as connection:
-        rows = {r.nom_source: r for r in connection.execute(text("""
-            SELECT o.nom_source, o.public_age_min, o.public_age_max,
-                   array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id) AS jeux
-            FROM offre o WHERE o.attributs->>'categorie_finess' = '156'
-        """))}
+    rows = ingested_lines(ingest_engine)
     for name in ["PAEJ L'ENTRE-TEMPS ELBEUF", "MAISON DE L'ADOLESCENT FECAMP GHH",
                  "POINT ECOUTE JEUNES CLUSES", "CMP MDA (14I02) - EPSM CAEN"]:
         assert "lieux-ecoute-jeunes" in rows[name].jeux, name
@@ -238,14 +239,7 @@ def test_youth_listening_points_filed_as_cmp_serve_11_to_25(ingest_engine):
 
 def test_old_age_psychiatry_cmps_are_for_65_and_over(ingest_engine):
     """« CMP PERSONNES AGEES » was offered to a person of 20 as an adults' CMP."""
-    ingest(ingest_engine, "finess", str(Path(__file__).parent / "data" / "finess-hors-carte.ndjson"),
-           DATA)
-    with ingest_engine.connect() as connection:
-        rows = {r.nom_source: r for r in connection.execute(text("""
-            SELECT o.nom_source, o.public_age_min,
-                   array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id) AS jeux
-            FROM offre o WHERE o.attributs->>'categorie_finess' = '156'
-        """))}
+    rows = ingested_lines(ingest_engine)
     for name in ["CMP PERSONNES AGEES BOURG-EN-BRESSE", "CMP ADULTES VICHY PSY SUJET AGE"]:
         assert rows[name].jeux == ["cmp-personnes-agees"], name
         assert rows[name].public_age_min == 65, name
