@@ -219,7 +219,8 @@ def test_what_does_not_belong_on_a_card_is_off_it(ingest_engine):
     health_centres = {"centres-et-maisons-de-sante-vaccination", "centres-de-sante-depistage",
                       "tabacologie-centres-de-sante"}
     for name in ["CENTRE DE SANTE HANDIDENT GUADELOUPE", "BUS HANDIDENT PACA", "CDS DENTALYA",
-                 "CENTRE DE SANTE HYGIDENT", "CDS AIDER CHU LAPEYRONIE"]:
+                 "CENTRE DE SANTE HYGIDENT", "CDS AIDER CHU LAPEYRONIE",
+                 "CENTRE DE SANTE HYGIVISION", "CDS OPHTALYS HOTEL DE VILLE"]:
         assert not set(memberships[name]) & health_centres, name
     assert health_centres <= set(memberships["CDS MEDICO DENTAIRE AVICENNE"])
     # an imaging centre does mammograms: off vaccination and tabac, kept on dépistage
