@@ -23,6 +23,10 @@ import yaml
 
 TABLES = Path(__file__).resolve().parents[1] / "data" / "noms" / "noms.yaml"
 WORD = re.compile(r"([^\W_]+)")
+# « 1ER », « 2EME », « 1ERE » : ordinals in French typography (« Albert 1er », « 2e étage »).
+ORDINAL = re.compile(r"(\d+)(ERE|ER|EMES|EME|E|NDE|ND)")
+ORDINAL_SUFFIXES = {"ER": "er", "ERE": "re", "EME": "e", "EMES": "es", "E": "e", "ND": "d",
+                    "NDE": "de"}
 VOWELS = set("AEIOUY")
 # Words that name a letter or number of a place (« BAT A », « PAVILLON B »): « A » after them
 # is that letter, not the preposition « à ».
@@ -147,6 +151,8 @@ def _acronym(word: str, *, adresse: bool = False) -> str | None:
         return None
     if key in tables().sigles:
         return tables().sigles[key]
+    if ordinal := ORDINAL.fullmatch(key):
+        return ordinal.group(1) + ORDINAL_SUFFIXES[ordinal.group(2)]
     if any(c.isdigit() for c in key):
         return key
     if len(key) >= 2 and not VOWELS & set(key):
@@ -217,8 +223,9 @@ def _recase(texte: str, *, adresse: bool) -> str:
             display = t.complements[key]
         elif (expanded := developpe(word, adresse=adresse)) is not word:
             display = _word(expanded, starts=starts, after_link=after_link)
-            if sep.startswith("."):
-                sep = sep[1:] or " "
+            if sep.startswith("."):  # « PLANIF.& EDUC. » : the dot goes, a space stays
+                rest = sep[1:]
+                sep = rest if rest[:1].isspace() or (rest and rest[0] in ",;)/-'") else " " + rest
         elif key in dotted:
             display = key
         elif acronym := _acronym(word, adresse=adresse):
@@ -245,6 +252,7 @@ def _recase(texte: str, *, adresse: bool) -> str:
 def _finish(texte: str) -> str:
     """Spacing around punctuation as French print has it."""
     texte = re.sub(r"\s+([,.)])", r"\1", texte)
+    texte = re.sub(r"(?<=[^\W\d_])\.-(?=[^\W\d_])", "-", texte)  # « MÉDICO.-PSYCHOLOG. »
     texte = re.sub(r"\(\s+", "(", texte)
     texte = re.sub(r"\s*'\s*", "'", texte)
     texte = re.sub(r"\s*/\s*", "/", texte)

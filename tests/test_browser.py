@@ -143,6 +143,10 @@ def test_orientation_sheet_prints_with_the_expected_offers(page, live_server, de
                       for o in s["offres"]]
     page.emulate_media(media="print")
     assert not page.locator("#imprimer").is_visible()
+    # printed as French reads it: « à 1,2 km », and a resource's address printed once
+    assert "km" in page.locator("li.offre .fr-badge").first.evaluate("e => e.innerText")
+    assert page.locator(".ressources a[href^=http]").first.evaluate(
+        "a => getComputedStyle(a, '::after').content") == "none"
     pdf = artifact("fiche-orientation.pdf")
     page.pdf(path=pdf, format="A4", print_background=True)
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000

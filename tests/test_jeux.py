@@ -182,3 +182,66 @@ def test_public_errors_are_named_with_file_and_line(editable):
     line = edit(path, "public: {age_min: 0, age_max: 17}", "public: {age_min: 17, age_max: 3}")
     assert any(p.startswith(f"{path}:{line - 3} : public : age_min (17) dépasse age_max (3)")
                for p in problems_of(editable))
+
+
+HORS_CARTE = Path(__file__).parent / "data" / "finess-hors-carte.ndjson"
+
+
+def ingested_lines(engine) -> dict:
+    """Real FINESS lines (national file) whose category is broader than a card's jeu, ingested:
+    by source name, the effective public and the jeux."""
+    ingest(engine, "finess", str(HORS_CARTE), DATA)
+    with engine.connect() as connection:
+        return {r.nom_source: r for r in connection.execute(text("""
+            SELECT o.nom_source, o.public_age_min, o.public_age_max,
+                   array(SELECT jeu_slug FROM jeu_offre WHERE offre_id = o.id) AS jeux
+            FROM offre o
+        """))}
+
+
+def test_what_does_not_belong_on_a_card_is_off_it(ingest_engine):
+    memberships = {name: row.jeux for name, row in ingested_lines(ingest_engine).items()}
+    examinations = {"centres-examens-de-sante", "centres-examens-sante-nutrition"}
+    assert examinations <= set(memberships["CES CPAM 13"])
+    for name in ["SCE SANTE TRAVAIL INTER BANQUES LILLE", "MEDECINE DU TRAVAIL DU CREDIT LYONNAIS",
+                 "CECOS NANTES", "LAB ANATOMIE DECORSIERE-FAURE",
+                 "CENTRE VACCINATION ANTIAMARILE CMETE"]:
+        assert not examinations & set(memberships[name]), name
+    assert "centres-de-vaccination-internationale" in \
+        memberships["CENTRE VACCINATION ANTIAMARILE CMETE"]
+    assert "centres-de-vaccination-internationale" in \
+        memberships["CENTRE DE VACCINATION INTERNATIONAL"]
+    public_centres = {"centres-de-vaccination", "centres-de-vaccination-voyageurs"}
+    assert public_centres <= set(memberships["CENTRE DE VACCINATION DE BRIVE"])
+    for name in ["CENTRE VACCINATION BCG MAIRIE TOULOUSE", "CENTRE DE B C G DE BOULOGNE",
+                 "STATION DE BCG DU DISPENSAIRE"]:
+        assert not public_centres & set(memberships[name]), name
+    health_centres = {"centres-et-maisons-de-sante-vaccination", "centres-de-sante-depistage",
+                      "tabacologie-centres-de-sante"}
+    for name in ["CENTRE DE SANTE HANDIDENT GUADELOUPE", "BUS HANDIDENT PACA", "CDS DENTALYA",
+                 "CENTRE DE SANTE HYGIDENT", "CDS AIDER CHU LAPEYRONIE",
+                 "CENTRE DE SANTE HYGIVISION", "CDS OPHTALYS HOTEL DE VILLE"]:
+        assert not set(memberships[name]) & health_centres, name
+    assert health_centres <= set(memberships["CDS MEDICO DENTAIRE AVICENNE"])
+    # an imaging centre does mammograms: off vaccination and tabac, kept on dépistage
+    assert set(memberships["CDS ACCESS RADIOLOGIE"]) & health_centres == {
+        "centres-de-sante-depistage"}
+
+
+def test_youth_listening_points_filed_as_cmp_serve_11_to_25(ingest_engine):
+    """FINESS files PAEJ and maisons des adolescents as CMP (156): never an adults' CMP."""
+    rows = ingested_lines(ingest_engine)
+    for name in ["PAEJ L'ENTRE-TEMPS ELBEUF", "MAISON DE L'ADOLESCENT FECAMP GHH",
+                 "POINT ECOUTE JEUNES CLUSES", "CMP MDA (14I02) - EPSM CAEN"]:
+        assert "lieux-ecoute-jeunes" in rows[name].jeux, name
+        assert "cmp-adultes" not in rows[name].jeux, name
+        assert rows[name].public_age_max == 25, name
+
+
+def test_old_age_psychiatry_cmps_are_for_65_and_over(ingest_engine):
+    """« CMP PERSONNES AGEES » was offered to a person of 20 as an adults' CMP."""
+    rows = ingested_lines(ingest_engine)
+    for name in ["CMP PERSONNES AGEES BOURG-EN-BRESSE", "CMP ADULTES VICHY PSY SUJET AGE"]:
+        assert rows[name].jeux == ["cmp-personnes-agees"], name
+        assert rows[name].public_age_min == 65, name
+

@@ -41,6 +41,18 @@ from cartographie.noms import (
     ("SAAD A DOMICILE VIVRE AUTREMENT", "SAAD à Domicile Vivre Autrement"),
     ("IMMEUBLE L'ECLIPSE - ENTREE A", "Immeuble l'Eclipse - Entrée A"),
     ("SAAD CCAS DE ROSNY SOUS BOIS", "SAAD CCAS de Rosny sous Bois"),
+    # seen on the orientation answers (Brest, Lyon, Lille, Cayenne, Limoges, Paris)
+    ("CENTRE PLANIF.& EDUCA. FAMILIALE", "Centre Planification & Éducation Familiale"),
+    ("CENTRE DE PLANIFIC. ET D'EDUC. FAMILIALE", "Centre de Planification et d'Éducation Familiale"),
+    ("CTRE PLANIF.VIEUX-TEMPLE", "Centre Planification Vieux-Temple"),
+    ("DISPENS ANTIVENERIEN ET DEPISTAGE SIDA", "Dispensaire Antivénérien et Dépistage Sida"),
+    ("CTRE MÉDICO.-PSYCHOLOG. ST LAURENT", "Centre Médico-Psychologique Saint-Laurent"),
+    ("ANT CMP ADULT BOIS BLANCS EPSM AGGL LI", "Ant CMP Adultes Bois Blancs EPSM Agglomération Li"),
+    ("CENTRE REGIONAL D'EXAMENS DE SANTE", "Centre Régional d'Examens de Santé"),
+    ("CPEF DU MINISTERE", "CPEF du Ministère"),
+    ("MAISON DES PERSONNES AGEES", "Maison des Personnes Âgées"),
+    ("SELARL PHARMACIE ALBERT 1ER", "SELARL Pharmacie Albert 1er"),
+    ("CENTRE DE SANTE MGEN LYON 3EME", "Centre de Santé MGEN Lyon 3e"),
     # a name typed by a person keeps its capitalisation
     ("Centre de santé  Marie Curie", "Centre de santé Marie Curie"),
 ])
@@ -61,6 +73,12 @@ def test_nom_affichage(source, affiche):
     ("18 R ST JOSEPH", "18 rue Saint-Joseph"),
     ("LD LE BENETOU", "Lieu-dit Le Benetou"),
     ("31 BD de Belfort", "31 boulevard de Belfort"),
+    ("4 R DU LT THOMAS", "4 rue du Lieutenant Thomas"),
+    ("5 R DU GEN CORDONNIER", "5 rue du Général Cordonnier"),
+    ("115 AV DE LA 1ERE DIVISION BLINDEE", "115 avenue de la 1re Division Blindee"),
+    ("8 R DE L ARRIVEE", "8 rue de l'Arrivée"),
+    # COL is a mountain pass as often as a colonel: left as written
+    ("520 AV DU COL DE CHEVRE", "520 avenue du Col de Chevre"),
     # R is a street type only where a street type stands
     ("BAT R 3 PL DU MARCHE", "Bâtiment R 3 place du Marché"),
 ])

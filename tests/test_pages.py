@@ -73,6 +73,20 @@ def test_orientation_form_answers_card_by_card(demo_client):
     assert 'id="imprimer-fiche"' in html and "Aides à distance" in html
 
 
+def test_orientation_counts_each_jeus_offers_in_french(demo_client):
+    """« La plus proche (à 187 km) », never « Les 1 plus proches »."""
+    params = {"lieu": "Strasbourg", "age": "47", "cartes": ["addiction-drogues", "sante-mentale"]}
+    html = demo_client.get("/orientation", params=params).text
+    api = demo_client.get("/api/v1/orientation", params={
+        "adresse": "Strasbourg", "age": 47, "cartes": "addiction-drogues,sante-mentale"}).json()
+    counts = [len(s["offres"]) for card in api["cartes"] for s in card["jeux"]]
+    assert 1 in counts, "un jeu à une seule offre près de Strasbourg (CAARUD)"
+    assert "Les 1 plus proches" not in html
+    assert html.count("La plus proche (à ") == counts.count(1)
+    for n in set(counts) - {1}:
+        assert html.count(f"Les {n} plus proches (jusqu") == counts.count(n)
+
+
 @pytest.mark.parametrize("params, message", [
     ({"lieu": "Nulle-Part-sur-Rien", "cartes": ["addiction-tabac"]}, "adresse introuvable"),
     ({"lieu": "Strasbourg"}, "de 1 à 3 cartes"),
