@@ -238,9 +238,7 @@ def test_ars_editor_settles_a_near_miss_and_the_next_check_reuses_it(page, setti
     upload = {"name": "offres.csv", "mimeType": "text/csv", "buffer": content}
     with running(create_app(settings, engine=ingest_engine)) as url:
         page.goto(f"{url}/ars/connexion")
-        page.fill("#jeton", token)
-        page.click("form[action='/ars/connexion'] button[type=submit]")
-        page.wait_for_url(f"{url}/ars")
+        sign_in(page, url, token)
         page.goto(f"{url}/ars/import")
         page.set_input_files("#fichier", upload)
         page.click("button[value=verifier]")
@@ -280,9 +278,7 @@ def test_ars_import_report_pages_in_the_browser(page, settings, ingest_engine, t
     rows = "#rapport-lignes tbody tr"
     with running(create_app(settings, engine=ingest_engine)) as url:
         page.goto(f"{url}/ars/connexion")
-        page.fill("#jeton", token)
-        page.click("form[action='/ars/connexion'] button[type=submit]")
-        page.wait_for_url(f"{url}/ars")
+        sign_in(page, url, token)
         page.goto(f"{url}/ars/import")
         page.set_input_files("#fichier", str(path))
         page.click("button[value=verifier]")
