@@ -22,6 +22,7 @@ the others.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,28 +69,37 @@ def serves(public: dict[str, Any], age: int | None) -> bool:
             and (public.get("age_max") is None or public["age_max"] >= age))
 
 
-def card_jeux(connection: Connection, carte: str, besoin: str | None) -> list[dict[str, Any]]:
-    """The card's jeux in its order; with a need, those linked to it (all if none is)."""
+def cards_jeux(connection: Connection, cartes: list[str],
+               besoins: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Each card's jeux in its order; with a need, those linked to it (all if none is)."""
     rows = connection.execute(text("""
-        SELECT j.slug, j.nom, j.description, j.age_min, j.age_max, j.publics,
+        SELECT j.carte_slug, j.slug, j.nom, j.description, j.age_min, j.age_max, j.publics,
                EXISTS (SELECT 1 FROM jeu_offre m WHERE m.jeu_slug = j.slug) AS membres,
-               (CAST(:besoin AS text) IS NULL OR EXISTS (SELECT 1 FROM besoin_jeu bj
-                   WHERE bj.jeu_slug = j.slug AND bj.besoin_slug = :besoin)) AS pour_besoin
-        FROM jeu j WHERE j.carte_slug = :carte ORDER BY j.ordre
-    """), {"carte": carte, "besoin": besoin}).mappings().all()
-    linked = [dict(r) for r in rows if r["pour_besoin"]]
-    return [{k: v for k, v in r.items() if k != "pour_besoin"}
-            for r in (linked or [dict(r) for r in rows])]
+               EXISTS (SELECT 1 FROM besoin_jeu bj WHERE bj.jeu_slug = j.slug
+                       AND bj.besoin_slug = (CAST(:besoins AS jsonb) ->> j.carte_slug))
+                   AS pour_besoin
+        FROM jeu j WHERE j.carte_slug = ANY(:cartes) ORDER BY j.ordre
+    """), {"cartes": cartes, "besoins": json.dumps(besoins)}).mappings().all()
+    by_card: dict[str, list[dict[str, Any]]] = {}
+    for slug in cartes:
+        jeux = [dict(r) for r in rows if r["carte_slug"] == slug]
+        linked = [j for j in jeux if j["pour_besoin"]] if slug in besoins else []
+        by_card[slug] = [{k: v for k, v in j.items() if k not in ("pour_besoin", "carte_slug")}
+                         for j in (linked or jeux)]
+    return by_card
 
 
-def remote_resources(connection: Connection, carte: str, age: int | None) -> list[dict]:
+def remote_resources(connection: Connection, cartes: list[str],
+                     age: int | None) -> dict[str, list[dict]]:
+    """Each card's national remote resources open to the person, in the card's order."""
     rows = connection.execute(text("""
-        SELECT r.slug, r.nom, r.description, r.telephone, r.url, r.horaires, r.cout,
-               r.age_min, r.age_max, r.publics
+        SELECT cr.carte_slug, r.slug, r.nom, r.description, r.telephone, r.url, r.horaires,
+               r.cout, r.age_min, r.age_max, r.publics
         FROM carte_ressource cr JOIN ressource_nationale r ON r.slug = cr.ressource_slug
-        WHERE cr.carte_slug = :s ORDER BY cr.ordre
-    """), {"s": carte}).mappings().all()
-    return [dict(r) for r in rows if serves(r, age)]
+        WHERE cr.carte_slug = ANY(:s) ORDER BY cr.ordre
+    """), {"s": cartes}).mappings().all()
+    return {slug: [{k: v for k, v in r.items() if k != "carte_slug"} for r in rows
+                   if r["carte_slug"] == slug and serves(r, age)] for slug in cartes}
 
 
 def territory(connection: Connection, lon: float, lat: float) -> str | None:
@@ -105,42 +115,49 @@ def territory(connection: Connection, lon: float, lat: float) -> str | None:
 def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
            age: int | None, besoins: dict[str, str] | None = None,
            per_jeu: int = PER_JEU) -> list[Resultat]:
-    """Per card, its sections (jeu by jeu) and its remote resources; ``besoins``: card → need."""
+    """Per card, its sections (jeu by jeu) and its remote resources; ``besoins``: card → need.
+
+    The cards are read together (their jeux, resources and nearest offers in one statement
+    each): an answer costs a handful of round trips whatever the number of cards.
+    """
     besoins = besoins or {}
     filters = recherche.Filtres(age=age, lon=lon, lat=lat, rayon_km=MAX_RADIUS_KM,
                                 code_region=territory(connection, lon, lat))
-    results = []
-    for slug in cartes:
-        card = connection.execute(text("SELECT slug, nom, resume FROM carte WHERE slug = :s"),
-                                  {"s": slug}).mappings().one()
-        besoin = None
-        if slug in besoins:
-            besoin = dict(connection.execute(text(
-                "SELECT slug, libelle FROM besoin WHERE slug = :b"), {"b": besoins[slug]},
-            ).mappings().one())
-        jeux = [jeu for jeu in card_jeux(connection, slug, besoin and besoin["slug"])
-                if jeu["membres"] and serves(jeu, age)]
-        # Enough candidates for the jeu at rank k even if the k before it showed their
-        # offers in it: the first per_jeu not yet shown are those a search of exactly
-        # per_jeu + len(shown) would give.
-        nearest = recherche.nearest_per_jeu(
-            connection, filters,
-            {jeu["slug"]: per_jeu * (rank + 1) for rank, jeu in enumerate(jeux)}) if jeux else {}
-        sections, shown = [], set()
-        for jeu in jeux:
-            # An offer already shown under a more specialised jeu of the card is not repeated.
-            found = [o for o in nearest[jeu["slug"]] if o["id"] not in shown][:per_jeu]
-            if not found:
-                continue
-            reach = max(NEAR_KM * 1000, TAIL_FACTOR * (found[0]["distance_m"] or 0))
-            found = [found[0], *(o for o in found[1:] if (o["distance_m"] or 0) <= reach)]
-            shown.update(o["id"] for o in found)
-            for offer in found:
-                offer["jeu"] = {"slug": jeu["slug"], "nom": jeu["nom"]}
-            farthest = max((o["distance_m"] or 0) for o in found) / 1000
-            sections.append(Section(jeu, round(farthest, 1), found))
-        # Jeux with an offer within NEAR_KM first, each group in the card's order.
-        sections.sort(key=lambda s: (s.offres[0]["distance_m"] or 0) > NEAR_KM * 1000)
-        results.append(Resultat(dict(card), besoin, sections,
-                                remote_resources(connection, slug, age)))
-    return results
+    cards = {row["slug"]: dict(row) for row in connection.execute(text(
+        "SELECT slug, nom, resume FROM carte WHERE slug = ANY(:s)"), {"s": cartes}).mappings()}
+    needs = {row["slug"]: dict(row) for row in connection.execute(text(
+        "SELECT slug, libelle FROM besoin WHERE slug = ANY(:b)"),
+        {"b": list(besoins.values())}).mappings()} if besoins else {}
+    jeux_by_card = {slug: [jeu for jeu in jeux if jeu["membres"] and serves(jeu, age)]
+                    for slug, jeux in cards_jeux(connection, cartes, besoins).items()}
+    # Enough candidates for the jeu at rank k even if the k before it showed their offers
+    # in it: the first per_jeu not yet shown are those a search of exactly
+    # per_jeu + len(shown) would give. A jeu belongs to one card, so its slug is a key.
+    limits = {jeu["slug"]: per_jeu * (rank + 1) for jeux in jeux_by_card.values()
+              for rank, jeu in enumerate(jeux)}
+    nearest = recherche.nearest_per_jeu(connection, filters, limits) if limits else {}
+    resources = remote_resources(connection, cartes, age)
+    return [Resultat(cards[slug], needs.get(besoins.get(slug)) if slug in besoins else None,
+                     sections(jeux_by_card[slug], nearest, per_jeu), resources[slug])
+            for slug in cartes]
+
+
+def sections(jeux: list[dict[str, Any]], nearest: dict[str, list[dict[str, Any]]],
+             per_jeu: int) -> list[Section]:
+    """A card's sections from its jeux' nearest offers: an offer already shown under a more
+    specialised jeu is not repeated, a jeu's far tail is cut, near jeux come first."""
+    found_sections, shown = [], set()
+    for jeu in jeux:
+        found = [o for o in nearest[jeu["slug"]] if o["id"] not in shown][:per_jeu]
+        if not found:
+            continue
+        reach = max(NEAR_KM * 1000, TAIL_FACTOR * (found[0]["distance_m"] or 0))
+        found = [found[0], *(o for o in found[1:] if (o["distance_m"] or 0) <= reach)]
+        shown.update(o["id"] for o in found)
+        for offer in found:
+            offer["jeu"] = {"slug": jeu["slug"], "nom": jeu["nom"]}
+        farthest = max((o["distance_m"] or 0) for o in found) / 1000
+        found_sections.append(Section(jeu, round(farthest, 1), found))
+    # Jeux with an offer within NEAR_KM first, each group in the card's order.
+    found_sections.sort(key=lambda s: (s.offres[0]["distance_m"] or 0) > NEAR_KM * 1000)
+    return found_sections

@@ -197,19 +197,27 @@ def _nearest_source(filters: Filtres) -> tuple[str, str, Filtres, dict[str, Any]
 def _nearest_sql(source: str, position: str, condition: str, within: str,
                  limit: str = ":limit") -> str:
     """The ``limit`` nearest offers of ``source`` to (:lon, :lat): KNN candidates, then the
-    spheroid distance orders them and ``within`` checks the radius on those candidates only."""
+    spheroid distance orders them and ``within`` checks the radius on those candidates only.
+
+    The candidates carry only their id and distance: the offer's columns (with their type,
+    jeu and card arrays) are read for the ``limit`` kept, not for the twice as many scanned.
+    """
     return f"""
-            SELECT * FROM (
-                SELECT {OFFER_COLUMNS},
-                       ST_Distance({position}, pt.g) AS distance_m
-                FROM {source}
-                CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) pt
-                LEFT JOIN commune k ON k.code = o.code_commune
-                WHERE {condition}
-                ORDER BY {position} <-> pt.g NULLS LAST
-                LIMIT ({limit} + :offset) * 2 + 10
-            ) nearest {within}
-            ORDER BY distance_m NULLS LAST, id LIMIT {limit} OFFSET :offset
+            SELECT {OFFER_COLUMNS}, kept.distance_m FROM (
+                SELECT * FROM (
+                    SELECT o.id, ST_Distance({position}, pt.g) AS distance_m
+                    FROM {source}
+                    CROSS JOIN (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography
+                                AS g) pt
+                    WHERE {condition}
+                    ORDER BY {position} <-> pt.g NULLS LAST
+                    LIMIT ({limit} + :offset) * 2 + 10
+                ) nearest {within}
+                ORDER BY distance_m NULLS LAST, id LIMIT {limit} OFFSET :offset
+            ) kept
+            JOIN offre o ON o.id = kept.id
+            LEFT JOIN commune k ON k.code = o.code_commune
+            ORDER BY kept.distance_m NULLS LAST, o.id
         """
 
 
