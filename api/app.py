@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.write_session_factory = make_session_factory(engine)
     app.state.failed_logins = connexions.FailedLogins()
     problems.install(app)
-    app.add_middleware(ETagMiddleware)
+    app.add_middleware(ETagMiddleware, vary_host=settings.url_publique is None)
     app.add_middleware(ReadYourWritesMiddleware)
     app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url)
     app.include_router(sante.router)

@@ -2,6 +2,9 @@
 
 A strong ETag is the hash of the body; a request whose ``If-None-Match`` matches gets an
 empty 304. Only successful GETs of the public read API, OGC API and tiles are cached.
+Without a configured public address, absolute links (OGC API) are built from the ``Host``
+header, so those responses say ``Vary: Host``: a shared cache never hands one host's links
+to another.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ class ETagMiddleware:
     """Plain ASGI rather than ``BaseHTTPMiddleware``: the body is buffered once, here, with
     no extra task and stream per request (the z13 tile profile showed that cost)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, vary_host: bool = False) -> None:
         self.app = app
+        self.vary_host = vary_host
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or scope["method"] != "GET"
@@ -49,13 +53,16 @@ class ETagMiddleware:
             etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
             if etag in Headers(scope=scope).get("if-none-match", ""):
                 await send({"type": "http.response.start", "status": 304, "headers": [
-                    (b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]})
+                    (b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL.encode()),
+                    *([(b"vary", b"Host")] if self.vary_host else [])]})
                 await send({"type": "http.response.body", "body": b""})
                 return
             headers = MutableHeaders(raw=list(start["headers"]))
             headers["content-length"] = str(len(body))
             headers["etag"] = etag
             headers["cache-control"] = CACHE_CONTROL
+            if self.vary_host:
+                headers.add_vary_header("Host")
             await send({**start, "headers": headers.raw})
             await send({"type": "http.response.body", "body": body})
 

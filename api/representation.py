@@ -22,6 +22,14 @@ PROPERTIES = (
 )
 
 
+def public_base(request: Request) -> str:
+    """The service's address for absolute links (OGC API, the sheet's QR code): the
+    configured public address (``url_publique``), so that a ``Host`` header sent by anyone
+    does not end up in links that caches keep; without it, the request's own address (and the
+    cached responses then say ``Vary: Host``, see ``api.caching``)."""
+    return (request.app.state.settings.url_publique or str(request.base_url)).rstrip("/")
+
+
 def wants_geojson(request: Request, f: str | None) -> bool:
     if f is not None:
         return f.lower() == "geojson"

@@ -4,7 +4,10 @@ refused (Origin), OGC links do not follow the Host header, and errors are in Fre
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
+from api.deps import get_session
 from cartographie import comptes
 
 
@@ -49,6 +52,18 @@ def test_ogc_links_use_the_public_address_not_the_host_header(client, settings):
     hrefs = [link["href"] for link in landing["links"]]
     assert hrefs and all(h.startswith("https://cartographie.example.fr/") for h in hrefs)
     assert not any("attaquant" in h for h in hrefs)
+
+
+def test_without_a_public_address_host_dependent_answers_say_vary_host(
+        client, settings, engine, session):
+    """A shared cache must not hand links built from one Host header to another client."""
+    landing = client.get("/ogc", headers={"Host": "attaquant.example"})
+    assert "host" in landing.headers["vary"].lower()
+    configured = create_app(settings.model_copy(
+        update={"url_publique": "https://cartographie.example.fr"}), engine=engine)
+    configured.dependency_overrides[get_session] = lambda: session
+    with TestClient(configured) as other:
+        assert "vary" not in other.get("/ogc", headers={"Host": "attaquant.example"}).headers
 
 
 def test_a_body_that_is_not_json_gets_a_french_message(client, token):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_session
 from api.filters import offer_filters
-from api.representation import GEOJSON, feature_collection, offer_feature
+from api.representation import GEOJSON, feature_collection, offer_feature, public_base
 from cartographie import recherche
 from cartographie.recherche import MAX_LIMIT, Filtres
 
@@ -33,14 +33,8 @@ FRANCE_EXTENT = [-63.2, -21.4, 55.9, 51.2]  # métropole et DROM
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
-def server(request: Request) -> str:
-    """Absolute links from the configured public address: a ``Host`` header sent by anyone
-    must not end up in links that caches keep (``url_publique``)."""
-    return (request.app.state.settings.url_publique or str(request.base_url)).rstrip("/")
-
-
 def base(request: Request) -> str:
-    return server(request) + "/ogc"
+    return public_base(request) + "/ogc"
 
 
 def collections(session: Session) -> list[dict]:
@@ -79,7 +73,7 @@ FormatParam = Annotated[str | None, Query(pattern="^(json|geojson)$")]
 
 @router.get("", summary="Page d'accueil OGC API – Features")
 def landing(request: Request, f: FormatParam = None) -> dict:
-    root, site = base(request), server(request)
+    root, site = base(request), public_base(request)
     return {
         "title": "Cartographie des ressources de prévention",
         "description": "Offres de prévention (« Mon bilan prévention ») en OGC API – Features.",

@@ -21,6 +21,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
+from api.representation import public_base
 from api.routers import orientation as orientation_api
 from api.routers.orientation import MAX_CARDS, card_slugs, resolve_place
 from cartographie import catalogue
@@ -218,7 +219,7 @@ def orientation_sheet(request: Request, answer: SheetAnswer) -> HTMLResponse:
     Its QR code opens the same answer on the orientation page (same parameters). The
     objectives and actions typed on it stay in the browser: they are in no form.
     """
-    online = f"{str(request.base_url).rstrip('/')}/orientation?{request.url.query}"
+    online = f"{public_base(request)}/orientation?{request.url.query}"
     return page(request, "fiche.html", answer=answer, age=answer["age"],
                 query=request.url.query, palette=folium_maps.PALETTE,
                 date=dt.date.today().strftime("%d/%m/%Y"), en_ligne=online,
