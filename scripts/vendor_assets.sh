@@ -47,7 +47,7 @@ grep -o 'url(icons/[^)]*)' "$dsfr/dsfr.min.css" | sed 's/^url(//; s/)$//' | sort
     cp "$dsfr/$icon" "$vendor/dsfr/$icon"
   done
 # Utility icon sets used by the pages (fr-icon-…), with the SVGs they point at.
-for set in system map device health user; do
+for set in system map device health user business; do
   css="$dsfr/utility/icons/icons-$set/icons-$set.min.css"
   mkdir -p "$vendor/dsfr/utility/icons/icons-$set"
   cp "$css" "$vendor/dsfr/utility/icons/icons-$set/"

@@ -153,6 +153,19 @@ def test_orientation_sheet_prints_with_the_expected_offers(page, live_server, de
     page.screenshot(path=artifact("fiche-orientation.png"), full_page=True)
 
 
+def test_every_icon_the_pages_use_is_served(page, live_server):
+    """A DSFR icon whose set is not loaded is drawn as a filled square (« Imprimer la fiche »
+    had one): each fr-icon-… used must have its picture."""
+    for path in ("/", "/cartes/addiction-tabac",
+                 "/orientation?adresse=Strasbourg&age=47&cartes=addiction-tabac", "/ars"):
+        page.goto(live_server + path)
+        missing = page.locator("[class*=fr-icon-]").evaluate_all("""els => els
+            .filter(e => [getComputedStyle(e, '::before'), getComputedStyle(e, '::after')]
+                .every(s => (s.maskImage || s.webkitMaskImage || 'none') === 'none'))
+            .map(e => e.className)""")
+        assert not missing, (path, missing)
+
+
 def test_hostile_texts_stay_text_in_the_browser(browser, settings, ingest_engine):
     with ingest_engine.begin() as connection:
         connection.execute(text("""
