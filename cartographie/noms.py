@@ -54,6 +54,8 @@ class Tables:
     mois: frozenset[str]
     mots_en_adresse: frozenset[str]
     accents: dict[str, str]
+    en_tete_de_nom: dict[str, str]
+    formes_juridiques: frozenset[str]
 
 
 @cache
@@ -71,6 +73,8 @@ def tables() -> Tables:
         mois=frozenset(str(w) for w in raw["mois"]),
         mots_en_adresse=frozenset(str(w) for w in raw["mots_en_adresse"]),
         accents={str(k): str(v) for k, v in raw["accents"].items()},
+        en_tete_de_nom={str(k): str(v) for k, v in raw["en_tete_de_nom"].items()},
+        formes_juridiques=frozenset(str(w) for w in raw["formes_juridiques"]),
     )
 
 
@@ -287,7 +291,30 @@ def _display(texte: str | None, *, adresse: bool) -> str:
 
 def nom_affichage(texte: str | None) -> str:
     """A source's name as a person should read it (« Centre de Soins Infirmiers »)."""
-    return _display(texte, adresse=False)
+    return _display(_sans_jargon(sans_guillemets_csv(texte or "")), adresse=False)
+
+
+def _sans_jargon(texte: str) -> str:
+    """A name without the trade's jargon a person cannot read: legal forms dropped when other
+    words remain (SELARL, SISA…), a trade acronym at its head spelled out (LBM, CDS, MSP).
+
+    Only words the source wrote in capitals: « Sas » in a typed name is someone's name.
+    """
+    t = tables()
+    words = texte.split()
+    kept = [w for w in words if w.strip(",.-") not in t.formes_juridiques]
+    if kept and kept != words:
+        texte = " ".join(kept)
+    for sigle, expansion in t.en_tete_de_nom.items():
+        if re.match(rf"{re.escape(sigle)}(?=[\s,.-]|$)", texte):
+            rest = texte[len(sigle):]
+            if not any(c.islower() for c in texte):
+                expansion = sans_accents(expansion).upper()
+            elif expansion:
+                expansion = expansion[:1].upper() + expansion[1:]
+            texte = expansion + rest
+            break
+    return texte
 
 
 def adresse_affichage(texte: str | None) -> str:

@@ -16,7 +16,7 @@ from cartographie.noms import (
     # CSV escaping left in the source, as the issue reports it
     ('"CSAPA ""LES WADS"" CMSEA METZ"', "CSAPA « Les Wads » CMSEA Metz"),
     ('"LBM""LABORATOIRE ATOUTBIO"" QUATRE EGLIS"', "LBM « Laboratoire Atoutbio » Quatre Eglis"),
-    ('"""""SELARL PHARMACIE GRAND"""""', "SELARL Pharmacie Grand"),
+    ('"""""SELARL PHARMACIE GRAND"""""', "Pharmacie Grand"),
     ('"EHPAD ""LE CORNILLON"" ST RAMBERT  BUGEY"', "EHPAD « Le Cornillon » Saint-Rambert Bugey"),
     # abbreviations expanded, acronyms kept, accents restored
     ("CTRE DE SOINS INFIRMIERS", "Centre de Soins Infirmiers"),
@@ -24,7 +24,7 @@ from cartographie.noms import (
     ("CMP ENFANTS HAUT DU LIEVRE", "CMP Enfants Haut du Lièvre"),
     ("CDAG - CTRE DEPIST. ANON. & GRAT.", "CDAG - Centre Dépistage Anonyme & Gratuit"),
     ("CEGIDD DU CHU DE NANCY", "CeGIDD du CHU de Nancy"),
-    ("LBM BIOLAM - POLYCLINIQUE ST NAZAIRE", "LBM Biolam - Polyclinique Saint-Nazaire"),
+    ("LBM BIOLAM - POLYCLINIQUE ST NAZAIRE", "Laboratoire Biolam - Polyclinique Saint-Nazaire"),
     ("CONSULT.PROTECTION INFANTILE", "Consultation Protection Infantile"),
     ("C. P. E. F.    DE   SAINT-JOSEPH", "CPEF de Saint-Joseph"),
     ("M.J.P.M. UDAF", "MJPM UDAF"),
@@ -32,7 +32,8 @@ from cartographie.noms import (
     ("BAPU DE LILLE", "BAPU de Lille"),
     ("CAARUD LA PASSERELLE", "CAARUD La Passerelle"),
     ("CMPP DE NANCY", "CMPP de Nancy"),
-    ("MSP DU HAUT SAINTOIS - VICHEREY", "MSP du Haut Saintois - Vicherey"),
+    ("MSP DU HAUT SAINTOIS - VICHEREY",
+     "Maison de Santé Pluriprofessionnelle du Haut Saintois - Vicherey"),
     # French elision, articles and prepositions
     ("CENTRE DE PLANIFICATION ET D EDUCATION FAMILIALE",
      "Centre de Planification et d'Éducation Familiale"),
@@ -51,8 +52,17 @@ from cartographie.noms import (
     ("CENTRE REGIONAL D'EXAMENS DE SANTE", "Centre Régional d'Examens de Santé"),
     ("CPEF DU MINISTERE", "CPEF du Ministère"),
     ("MAISON DES PERSONNES AGEES", "Maison des Personnes Âgées"),
-    ("SELARL PHARMACIE ALBERT 1ER", "SELARL Pharmacie Albert 1er"),
+    ("SELARL PHARMACIE ALBERT 1ER", "Pharmacie Albert 1er"),
     ("CENTRE DE SANTE MGEN LYON 3EME", "Centre de Santé MGEN Lyon 3e"),
+    # the trade's jargon: legal forms dropped while other words remain, acronyms at the head
+    # spelled out (seen on the sheets of Nancy and Les Abymes)
+    ("LBM SELAS CERBALLIANCE PARIS SITE OZOI", "Laboratoire Cerballiance Paris Site Ozoi"),
+    ("LBM CENTRE BIOLOG MEDICALE GRANDE-TERRE", "Laboratoire Centre Biologie Médicale Grande-Terre"),
+    ("CDS INFIRMIERS DE CANCALE", "Centre de Santé Infirmiers de Cancale"),
+    ("M DE S PLURIDISCIPLINAIRE LES MOUFFIAS", "Maison de Santé Pluridisciplinaire Les Mouffias"),
+    ("SISA EVREUX SUD", "Maison de Santé Evreux Sud"),
+    ("SELARL", "SELARL"),
+    ("LBM Cerballiance Paris", "Laboratoire Cerballiance Paris"),
     # a name typed by a person keeps its capitalisation
     ("Centre de santé  Marie Curie", "Centre de santé Marie Curie"),
 ])
@@ -104,7 +114,8 @@ def test_comparison_key_equal_for_source_and_typed_spelling():
 
 def test_tables_are_keyed_by_unaccented_capitals():
     t = tables()
-    for table in (t.sigles, t.abreviations, t.voies, t.titres, t.accents):
+    for table in (t.sigles, t.abreviations, t.voies, t.titres, t.accents, t.en_tete_de_nom,
+                  t.formes_juridiques):
         for key in table:
             assert key == key.upper() and key.isascii(), key
     assert {"CSAPA", "CMP", "CMPP", "CAARUD", "CEGIDD", "CPEF", "BAPU", "CHU"} <= set(t.sigles)

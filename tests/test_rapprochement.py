@@ -70,11 +70,12 @@ def _import(connection, settings, tmp_path, rows: list[dict]) -> ars.Rapport:
 
 def _laboratory(connection):
     return connection.execute(text("""
-        SELECT o.id, o.nom, o.code_commune, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat
+        SELECT o.id, o.nom, o.nom_source, o.code_commune, ST_X(o.geom) AS lon,
+               ST_Y(o.geom) AS lat
         FROM offre o WHERE o.statut = 'publiee' AND o.code_region = '44'
-          AND o.nom LIKE 'LBM %' AND o.geom IS NOT NULL
+          AND o.nom_source LIKE 'LBM %' AND o.geom IS NOT NULL
           AND (SELECT count(*) FROM offre p WHERE p.code_commune = o.code_commune
-               AND p.nom LIKE 'LBM %') = 1
+               AND p.nom_source LIKE 'LBM %') = 1
         ORDER BY o.id LIMIT 1
     """)).mappings().one()
 
@@ -82,7 +83,7 @@ def _laboratory(connection):
 def test_a_row_with_its_commune_only_or_at_street_level_is_the_national_offer(
         grand_est, settings, tmp_path):
     lab = _laboratory(grand_est)
-    retyped = lab["nom"].replace("LBM", "Laboratoire").title()
+    retyped = lab["nom_source"].replace("LBM", "Laboratoire").title()
     commune_only = _import(grand_est, settings, tmp_path, [
         {"identifiant": "a", "nom": lab["nom"], "cartes": "depistage",
          "code_commune": lab["code_commune"]}]).lignes[0]
