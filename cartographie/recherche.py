@@ -8,12 +8,14 @@ No SQL is built from user text: filters add fixed clauses, values are bound para
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from cartographie.cache import DataVersionCache
+from cartographie.ouverture import state_at
 
 MAX_LIMIT = 1000
 MAX_RADIUS_KM = 200
@@ -275,6 +277,26 @@ def search(connection: Connection, filters: Filtres, limit: int = 20,
            offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
     """The total matching and one page of offers."""
     return count(connection, filters), page(connection, filters, limit, offset)
+
+
+def search_open(connection: Connection, filters: Filtres, moment: dt.datetime, limit: int = 20,
+                offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """Like ``search``, keeping the offers open at ``moment`` (``ouvert_le``).
+
+    Hours are OSM expressions that only a parser can evaluate: the matching offers' hours
+    are read (one light query), evaluated here, and the page is then asked for those ids,
+    so paging, totals and the distance order stay those of ``search``.
+    """
+    condition, params = where(filters)
+    rows = connection.execute(text(
+        f"SELECT o.id, o.horaires, o.code_departement FROM offre o "
+        f"WHERE {condition} AND o.horaires IS NOT NULL"), params)
+    opened = [r.id for r in rows if state_at(r.horaires, r.code_departement, moment).ouvert]
+    if filters.ids:
+        opened = sorted(set(opened) & set(filters.ids))
+    if not opened:
+        return 0, []
+    return len(opened), page(connection, dataclasses.replace(filters, ids=opened), limit, offset)
 
 
 def offer(connection: Connection, offer_id: int) -> dict[str, Any] | None:

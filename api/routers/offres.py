@@ -28,13 +28,21 @@ def list_offers(
     page: Annotated[tuple[int, int], Depends(paging)],
     session: Annotated[Session, Depends(get_session)],
     f: Format = None,
+    ouvert_le: Annotated[dt.datetime | None, Query(
+        description="Seulement les offres ouvertes à cet instant (ISO 8601, ex. "
+                    "2026-07-14T10:30+02:00 ; sans fuseau : l'heure du lieu de l'offre) ; "
+                    "« ouverture » de chaque offre est alors son état à cet instant")] = None,
 ) -> JSONResponse:
     limit, offset = page
-    total, rows = recherche.search(session.connection(), filters, limit, offset)
+    connection = session.connection()
+    if ouvert_le is None:
+        total, rows = recherche.search(connection, filters, limit, offset)
+    else:
+        total, rows = recherche.search_open(connection, filters, ouvert_le, limit, offset)
     if wants_geojson(request, f):
-        return JSONResponse(feature_collection(rows, total), media_type=GEOJSON)
+        return JSONResponse(feature_collection(rows, total, at=ouvert_le), media_type=GEOJSON)
     return JSONResponse({"total": total, "limit": limit, "offset": offset,
-                         "offres": [offer_json(row) for row in rows]})
+                         "offres": [offer_json(row, ouvert_le) for row in rows]})
 
 
 @router.get("/{offre_id}", summary="Une offre, avec sa structure, ses jeux, ses cartes et la "
