@@ -1,0 +1,75 @@
+"""« Ouvert maintenant » in a real Chromium, on the real vaccination hours of the demo: the
+card page's filter, the badges of the list and of the offer panel, the orientation page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from tests.browser import artifact
+from tests.test_browser import page, shown_offer_ids  # noqa: F401  (the page fixture)
+
+PARIS = ZoneInfo("Europe/Paris")
+OPEN = ("ouvert", "ferme_bientot")
+
+
+def lunch_break_offer(demo_engine) -> dict:
+    """A real Marne vaccination site open 9–13 h and 14–18 h every day."""
+    with demo_engine.connect() as connection:
+        return dict(connection.execute(text(
+            "SELECT id, ST_Y(geom) AS lat, ST_X(geom) AS lon, code_commune FROM offre WHERE statut = "
+            "'publiee' AND horaires = 'Mo-Su 09:00-13:00,14:00-18:00' ORDER BY id LIMIT 1"
+        )).mappings().one())
+
+
+def test_open_now_filter_keeps_the_offers_open_at_the_persons_time(page,  # noqa: F811
+                                                                    live_server, demo_engine,
+                                                                    demo_client):
+    site = lunch_break_offer(demo_engine)
+    where = f"lat={site['lat']}&lon={site['lon']}&rayon=10&lieu=Centre"
+    # The person's clock says 13:30 on a Friday: the site is at lunch.
+    page.clock.set_fixed_time(dt.datetime(2026, 12, 4, 13, 30, tzinfo=PARIS))
+    page.goto(f"{live_server}/cartes/vaccination-adulte?{where}")
+    page.wait_for_selector("#liste button[data-id]")
+    every = shown_offer_ids(page)
+    assert site["id"] in every
+    page.click("label[for=ouvert]")
+    page.wait_for_url("**ouvert=true**")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#liste button[data-id]').length !== n "
+        "|| document.getElementById('etat').textContent.startsWith('Aucune')", arg=len(every))
+    at_lunch = shown_offer_ids(page)
+    assert site["id"] not in at_lunch and set(at_lunch) < set(every)
+    states = page.locator("#liste .ouverture").evaluate_all("b => b.map(e => e.dataset.etat)")
+    assert len(states) == len(at_lunch) and set(states) <= set(OPEN)
+    api = demo_client.get("/api/v1/offres", params={
+        "carte": "vaccination-adulte", "lat": site["lat"], "lon": site["lon"], "rayon_km": 10,
+        "ouvert_le": "2026-12-04T13:30:00+01:00", "limit": 500}).json()
+    assert set(at_lunch) <= {o["id"] for o in api["offres"]}
+    page.screenshot(path=artifact("ouvert-maintenant-filtre.png"))
+    # Half an hour later, the shared link gives the site back, open until 18 h.
+    page.clock.set_fixed_time(dt.datetime(2026, 12, 4, 14, 30, tzinfo=PARIS))
+    page.goto(page.url)
+    page.wait_for_selector(f"#liste button[data-id='{site['id']}']")
+    badge = page.locator(f"#liste button[data-id='{site['id']}'] .ouverture")
+    assert badge.text_content() == "Ouvert · ferme à 18 h 00"
+
+
+def test_offer_panel_and_orientation_say_the_state_now(page, live_server,  # noqa: F811
+                                                        demo_engine, demo_client):
+    site = lunch_break_offer(demo_engine)
+    page.goto(f"{live_server}/cartes/vaccination-adulte?lat={site['lat']}&lon={site['lon']}"
+              f"&rayon=5&offre={site['id']}")
+    panel = page.locator("#fiche-offre")
+    panel.wait_for(state="visible")
+    now = demo_client.get(f"/api/v1/offres/{site['id']}").json()["ouverture"]
+    assert f"En ce moment : {now['libelle']}" in panel.inner_text()
+    assert panel.locator(".ouverture").get_attribute("data-etat") == now["etat"]
+    page.screenshot(path=artifact("ouvert-maintenant-fiche.png"))
+    page.goto(f"{live_server}/orientation?code_commune={site['code_commune']}"
+              "&cartes=vaccination-adulte")
+    item = page.locator(f"li.offre[data-id='{site['id']}']").first
+    item.wait_for()
+    assert item.locator(".ouverture").text_content() == now["libelle"]
