@@ -48,7 +48,7 @@ def test_open_now_filter_keeps_the_offers_open_at_the_persons_time(page,  # noqa
         "carte": "vaccination-adulte", "lat": site["lat"], "lon": site["lon"], "rayon_km": 10,
         "ouvert_le": "2026-12-04T13:30:00+01:00", "limit": 500}).json()
     assert set(at_lunch) <= {o["id"] for o in api["offres"]}
-    page.screenshot(path=artifact("ouvert-maintenant-filtre.png"))
+    page.screenshot(path=artifact("ouvert-maintenant-filtre.png"), full_page=True)
     # Half an hour later, the shared link gives the site back, open until 18 h.
     page.clock.set_fixed_time(dt.datetime(2026, 12, 4, 14, 30, tzinfo=PARIS))
     page.goto(page.url)
@@ -67,7 +67,7 @@ def test_offer_panel_and_orientation_say_the_state_now(page, live_server,  # noq
     now = demo_client.get(f"/api/v1/offres/{site['id']}").json()["ouverture"]
     assert f"En ce moment : {now['libelle']}" in panel.inner_text()
     assert panel.locator(".ouverture").get_attribute("data-etat") == now["etat"]
-    page.screenshot(path=artifact("ouvert-maintenant-fiche.png"))
+    page.screenshot(path=artifact("ouvert-maintenant-fiche.png"), full_page=True)
     page.goto(f"{live_server}/orientation?code_commune={site['code_commune']}"
               "&cartes=vaccination-adulte")
     item = page.locator(f"li.offre[data-id='{site['id']}']").first
