@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 
 from cartographie.cache import DataVersionCache
 from cartographie.ouverture import state_at
+from cartographie.score import SCORE, parts_columns
 
 MAX_LIMIT = 1000
 MAX_RADIUS_KM = 200
@@ -40,6 +41,7 @@ class Filtres:
     rayon_km: float | None = None
     q: str | None = None
     a_distance: bool = False
+    score_min: int | None = None
     ids: list[int] = field(default_factory=list)
 
     @property
@@ -108,6 +110,9 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
     if filters.q:
         clauses.append("o.recherche @@ websearch_to_tsquery('cartographie_fr', :q)")
         params["q"] = filters.q
+    if filters.score_min is not None:
+        clauses.append(f"{SCORE} >= :score_min")
+        params["score_min"] = filters.score_min
     if filters.ids:
         clauses.append("o.id = ANY(:ids)")
         params["ids"] = filters.ids
@@ -126,7 +131,8 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
-OFFER_COLUMNS = """
+OFFER_COLUMNS = f"""
+    {SCORE}::int AS score_qualite,
     o.id, o.nom, o.description, o.adresse, o.code_postal, o.code_commune, k.nom AS commune,
     o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min, o.age_max, o.horaires,
     o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,
@@ -302,7 +308,7 @@ def search_open(connection: Connection, filters: Filtres, moment: dt.datetime, l
 def offer(connection: Connection, offer_id: int) -> dict[str, Any] | None:
     """One published offer with its structure."""
     row = connection.execute(text(f"""
-        SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m,
+        SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m, {parts_columns()},
                s.nom AS structure_nom, s.finess_et, s.siret, s.categorie_finess_libelle
         FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
         LEFT JOIN structure s ON s.id = o.structure_id

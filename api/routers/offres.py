@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.deps import get_session
 from api.filters import offer_filters, paging
 from api.representation import GEOJSON, feature_collection, offer_json, wants_geojson
-from cartographie import provenance, recherche
+from cartographie import provenance, recherche, score
 from cartographie.recherche import Filtres
 
 router = APIRouter(prefix="/api/v1/offres", tags=["Offres"])
@@ -63,6 +63,11 @@ def get_offer(
     body["structure"] = None if row["structure_nom"] is None else {
         "nom": row["structure_nom"], "finess_et": row["finess_et"], "siret": row["siret"],
         "categorie": row["categorie_finess_libelle"],
+    }
+    body["qualite"] = {
+        "score": row["score_qualite"],
+        "parties": {name: row[f"score_{name}"] for name in score.PARTS},
+        "maximum": score.MAXIMA, "manque": score.missing(row),
     }
     origin = provenance.of_offer(connection, offre_id)
     body["sources"] = {
