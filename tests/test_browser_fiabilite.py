@@ -1,5 +1,6 @@
-"""« Ouvert maintenant » in a real Chromium, on the real vaccination hours of the demo: the
-card page's filter, the badges of the list and of the offer panel, the orientation page."""
+"""Offers people can trust, in a real Chromium on the real demo data: « ouvert maintenant »
+(the card page's filter, the badges of the list, the offer panel, the orientation page) and
+the quality score as an ARS user sees it."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from cartographie import comptes
 from tests.browser import artifact
-from tests.test_browser import page, shown_offer_ids  # noqa: F401  (the page fixture)
+from tests.test_browser import page, shown_offer_ids, sign_in  # noqa: F401  (page fixture)
 
 PARIS = ZoneInfo("Europe/Paris")
 OPEN = ("ouvert", "ferme_bientot")
@@ -73,3 +75,31 @@ def test_offer_panel_and_orientation_say_the_state_now(page, live_server,  # noq
     item = page.locator(f"li.offre[data-id='{site['id']}']").first
     item.wait_for()
     assert item.locator(".ouverture").text_content() == now["libelle"]
+
+
+def test_ars_user_sees_where_quality_is_low_and_opens_the_offer_to_fix(page,  # noqa: F811
+                                                                       live_server,
+                                                                       demo_engine):
+    with demo_engine.begin() as connection:
+        token = comptes.add_user(connection, "navigateur-qualite", "ars_editeur", "44")
+    page.goto(f"{live_server}/ars/connexion")
+    sign_in(page, live_server, token)
+    page.click("a[href='/ars/qualite']")
+    page.wait_for_url("**/ars/qualite")
+    assert "Qualité des offres de la région Grand Est" in page.inner_text("h1")
+    assert "score moyen" in page.inner_text("#qualite-ensemble")
+    cards = page.locator("#qualite-cartes tbody tr")
+    assert cards.count() >= 10
+    assert "Vaccination des adultes" in page.inner_text("#qualite-cartes")
+    rows = page.locator("#qualite-offres tbody tr")
+    assert rows.count() == 20
+    scores = [int(s) for s in rows.locator("[data-score]").all_text_contents()]
+    assert scores == sorted(scores)
+    page.screenshot(path=artifact("qualite-ars.png"), full_page=True)
+    first = rows.first
+    offer_id = first.get_attribute("data-id")
+    lacking = first.locator("td").nth(3).inner_text()
+    assert lacking and lacking != "rien"
+    first.locator("a", has_text="Corriger").click()
+    page.wait_for_url(f"**/ars/offres/{offer_id}")
+    assert page.locator("#formulaire-offre").count() == 1
