@@ -20,7 +20,7 @@ PROPERTIES = (
     "code_departement", "code_region", "mode", "gratuit", "age_min", "age_max", "horaires",
     "contacts", "reservation_url", "site_web", "accessibilite", "modalites", "precision_geo",
     "types_offre", "jeux", "cartes", "maj_le", "nom_source", "public_age_min",
-    "public_age_max", "public_publics", "score_qualite",
+    "public_age_max", "public_publics", "score_qualite", "verifie_par",
 )
 
 
@@ -33,7 +33,8 @@ def wants_geojson(request: Request, f: str | None) -> bool:
 def offer_json(row: dict[str, Any], at: dt.datetime | None = None) -> dict[str, Any]:
     """An offer as the API writes it; ``ouverture`` is its state at ``at`` (default: now)."""
     body = {key: row.get(key) for key in PROPERTIES}
-    body["maj_le"] = row["maj_le"].isoformat() if row.get("maj_le") else None
+    for moment in ("maj_le", "verifie_le"):
+        body[moment] = row[moment].isoformat() if row.get(moment) else None
     body["horaires_texte"] = describe_hours(row.get("horaires"))
     body["ouverture"] = state_at(row.get("horaires"), row.get("code_departement"),
                                  at or dt.datetime.now(dt.UTC)).as_json()

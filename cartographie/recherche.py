@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 from cartographie.cache import DataVersionCache
 from cartographie.ouverture import state_at
 from cartographie.score import SCORE, parts_columns
+from cartographie.verification import CONFIRMED_AT, CONFIRMED_BY
 
 MAX_LIMIT = 1000
 MAX_RADIUS_KM = 200
@@ -132,7 +133,7 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
 
 
 OFFER_COLUMNS = f"""
-    {SCORE}::int AS score_qualite,
+    {SCORE}::int AS score_qualite, {CONFIRMED_AT} AS verifie_le, {CONFIRMED_BY} AS verifie_par,
     o.id, o.nom, o.description, o.adresse, o.code_postal, o.code_commune, k.nom AS commune,
     o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min, o.age_max, o.horaires,
     o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,

@@ -12,17 +12,16 @@ a summary per card and région; one expression on ``o`` (offre) keeps them all i
 | description | 10 | at least 30 characters telling what the offer is |
 | fraicheur | 20 | confirmed in the last 6 months; none left after 3 years, linearly |
 
-« Confirmed » is the latest of the offer's last change and the last run of an active source
-that saw it.
+« Confirmed » is ``verification.CONFIRMED_AT``: by a source run that saw the offer, or by an
+ARS editor.
 """
 
 from __future__ import annotations
 
+from cartographie.verification import CONFIRMED_AT
+
 FRESH_DAYS = 180
 STALE_DAYS = 1095
-
-CONFIRMED_AT = """greatest(o.maj_le, (SELECT max(os.derniere_vue) FROM offre_source os
-                                     WHERE os.offre_id = o.id AND os.actif))"""
 
 PARTS = {
     "position": """CASE WHEN o.mode = 'a_distance' THEN 25

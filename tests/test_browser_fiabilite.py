@@ -9,9 +9,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from api.app import create_app
 from cartographie import comptes
 from tests.browser import artifact
+from tests.conftest import running
 from tests.test_browser import page, shown_offer_ids, sign_in  # noqa: F401  (page fixture)
+from tests.test_pages_ars import national_offer
 
 PARIS = ZoneInfo("Europe/Paris")
 OPEN = ("ouvert", "ferme_bientot")
@@ -21,8 +24,9 @@ def lunch_break_offer(demo_engine) -> dict:
     """A real Marne vaccination site open 9–13 h and 14–18 h every day."""
     with demo_engine.connect() as connection:
         return dict(connection.execute(text(
-            "SELECT id, ST_Y(geom) AS lat, ST_X(geom) AS lon, code_commune FROM offre WHERE statut = "
-            "'publiee' AND horaires = 'Mo-Su 09:00-13:00,14:00-18:00' ORDER BY id LIMIT 1"
+            "SELECT id, ST_Y(geom) AS lat, ST_X(geom) AS lon, code_commune FROM offre "
+            "WHERE statut = 'publiee' AND horaires = 'Mo-Su 09:00-13:00,14:00-18:00' "
+            "ORDER BY id LIMIT 1"
         )).mappings().one())
 
 
@@ -103,3 +107,47 @@ def test_ars_user_sees_where_quality_is_low_and_opens_the_offer_to_fix(page,  # 
     first.locator("a", has_text="Corriger").click()
     page.wait_for_url(f"**/ars/offres/{offer_id}")
     assert page.locator("#formulaire-offre").count() == 1
+
+
+def test_ars_editor_confirms_offers_to_review_and_citizens_read_the_date(page,  # noqa: F811
+                                                                         settings,
+                                                                         ingest_engine):
+    from tests.test_verification import METZ, STRASBOURG, age
+
+    with ingest_engine.begin() as connection:
+        connection.execute(text("TRUNCATE audit, utilisateur RESTART IDENTITY CASCADE"))
+        token = comptes.add_user(connection, "navigateur-revision", "ars_editeur", "44")
+        old = [national_offer(connection, settings, name, *where)
+               for name, where in (("Centre de vaccination Kléber", STRASBOURG),
+                                   ("Centre de vaccination Metz", METZ),
+                                   ("Centre de vaccination Neudorf", (7.76, 48.57)))]
+        for offer_id in old:
+            age(connection, offer_id, 400)
+    with running(create_app(settings, engine=ingest_engine)) as url:
+        page.goto(f"{url}/ars/connexion")
+        sign_in(page, url, token)
+        page.click("a[href='/ars/a-revoir']")
+        page.wait_for_url("**/ars/a-revoir")
+        assert page.inner_text("#a-revoir-total").startswith("3 offres à revoir")
+        page.screenshot(path=artifact("a-revoir.png"), full_page=True)
+        # One click on one row…
+        page.click(f"#offres-a-revoir tr[data-id='{old[0]}'] button[name=une]")
+        page.wait_for_selector("#confirmation")
+        assert "1 offre confirmée" in page.inner_text("#confirmation")
+        assert page.locator("#offres-a-revoir tbody tr").count() == 2
+        # …then the others ticked, confirmed together.
+        for offer_id in old[1:]:
+            page.click(f"label[for=choix-{offer_id}]")
+        page.click("#confirmer-choix")
+        page.wait_for_url("**confirmees=2**")
+        assert page.inner_text("#a-revoir-total").startswith("0 offre à revoir")
+        # The citizen's offer panel says when and by whom it was checked.
+        page.goto(f"{url}/cartes/vaccination-adulte?lat={STRASBOURG[1]}&lon={STRASBOURG[0]}"
+                  f"&rayon=5&offre={old[0]}")
+        page.locator("#fiche-offre").wait_for(state="visible")
+        today = dt.date.today().strftime("%d/%m/%Y")
+        assert (f"Informations vérifiées le {today} par l'ARS"
+                in page.inner_text("#fiche-offre"))
+    with ingest_engine.connect() as connection:
+        assert connection.execute(text(
+            "SELECT count(*) FROM audit WHERE action = 'confirmation'")).scalar_one() == 3

@@ -306,6 +306,11 @@
     const sources = [...new Set((offer.sources?.enregistrements || []).filter((s) => s.actif).map((s) => SOURCE_NAMES[s.source] || s.source))];
     parts.push(row("Sources", document.createTextNode(sources.join(", ") || "—")));
     if (offer.maj_le) parts.push(row("Mise à jour", document.createTextNode(new Date(offer.maj_le).toLocaleDateString("fr-FR"))));
+    if (offer.verifie_le) {
+      const checked = textNode("p", `Informations vérifiées le ${new Date(offer.verifie_le).toLocaleDateString("fr-FR")}` +
+        ({ ars: " par l'ARS", source: " par une source nationale" }[offer.verifie_par] || ""), "fr-text--sm fr-mb-1w verification");
+      parts.push(checked);
+    }
     panel.replaceChildren(...parts);
     panel.hidden = false;
     const marker = markers.get(offer.id);
