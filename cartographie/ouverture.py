@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays
 from opening_hours import OpeningHours, ParserError, State
 
 PARIS = "Europe/Paris"
@@ -76,6 +75,8 @@ def _parsed(expression: str, zone: str) -> OpeningHours | None:
 @lru_cache(maxsize=64)
 def _local_holidays(subdivision: str, year: int) -> frozenset[dt.date]:
     """Days off in that subdivision that are not national holidays."""
+    import holidays  # its ~150 country modules load only if a local calendar is asked for
+
     national = holidays.France(years=year)
     local = holidays.France(subdiv=subdivision, years=year)
     return frozenset(day for day in local if day not in national)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
-from cartographie import comptes, verification
+from cartographie import comptes, jeux, verification
 from cartographie.contributions import Refus
 from cartographie.score import SCORE
 from tests.test_pages_ars import national_offer
@@ -38,6 +38,7 @@ def offers(ingest_engine, settings) -> dict[str, int]:
             "recente": national_offer(connection, settings, "Centre de vaccination récent",
                                       *METZ, telephone="03 87 00 00 02"),
         }
+        jeux.refresh(connection, settings.resolved_data_dir)  # onto the vaccination card
         age(connection, found["ancienne"], 500)
         age(connection, found["recente"], 20)
     return found
@@ -78,6 +79,7 @@ def test_a_shorter_card_period_and_another_region_s_editor(ingest_engine, offers
         try:
             total, rows = verification.to_review(connection, "44")
             assert total == 2 and rows[0]["id"] == offers["ancienne"]  # oldest first
+            assert {r["revision_jours"] for r in rows} == {14}
             elsewhere = comptes.authenticate(connection, comptes.add_user(
                 connection, "revision-idf", "ars_editeur", "11"))
             with pytest.raises(Refus) as refused:
