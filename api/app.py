@@ -16,6 +16,8 @@ from api.routers import (
     couverture,
     espace_ars,
     espace_ars_couverture,
+    espace_ars_qualite,
+    espace_ars_revision,
     grille,
     lieux,
     offres,
@@ -88,6 +90,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(documentation.router)
     app.include_router(espace_ars.router)
     app.include_router(espace_ars_couverture.router)
+    app.include_router(espace_ars_qualite.router)
+    app.include_router(espace_ars_revision.router)
     app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -62,6 +62,9 @@ def offer_filters(
     q: Annotated[str | None, Query(min_length=1, max_length=200,
                                    description="Recherche en texte libre")] = None,
     a_distance: Annotated[bool, Query(description="Inclure les offres à distance")] = False,
+    score_min: Annotated[int | None, Query(ge=0, le=100, description=(
+        "Score de qualité minimal (0 à 100 : position, contact, horaires, public, "
+        "description, fraîcheur)"))] = None,
 ) -> Filtres:
     if (lat is None) != (lon is None):
         raise HTTPException(422, "lat et lon vont ensemble : donnez les deux ou aucun")
@@ -82,7 +85,7 @@ def offer_filters(
     return Filtres(**values, jeu=jeux, age=age, gratuit=gratuit, code_commune=code_commune,
                    code_departement=code_departement, code_region=code_region,
                    bbox=parse_bbox(bbox), lat=lat, lon=lon, rayon_km=rayon_km, q=q,
-                   a_distance=a_distance)
+                   a_distance=a_distance, score_min=score_min)
 
 
 def paging(

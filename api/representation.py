@@ -6,11 +6,13 @@ the job of whoever renders them (the pages do).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import Request
 
 from cartographie.horaires import describe_hours
+from cartographie.ouverture import state_at
 
 GEOJSON = "application/geo+json"
 PROPERTIES = (
@@ -18,7 +20,7 @@ PROPERTIES = (
     "code_departement", "code_region", "mode", "gratuit", "age_min", "age_max", "horaires",
     "contacts", "reservation_url", "site_web", "accessibilite", "modalites", "precision_geo",
     "types_offre", "jeux", "cartes", "maj_le", "nom_source", "public_age_min",
-    "public_age_max", "public_publics",
+    "public_age_max", "public_publics", "score_qualite", "verifie_par",
 )
 
 
@@ -36,30 +38,35 @@ def wants_geojson(request: Request, f: str | None) -> bool:
     return GEOJSON in request.headers.get("accept", "")
 
 
-def offer_json(row: dict[str, Any]) -> dict[str, Any]:
+def offer_json(row: dict[str, Any], at: dt.datetime | None = None) -> dict[str, Any]:
+    """An offer as the API writes it; ``ouverture`` is its state at ``at`` (default: now)."""
     body = {key: row.get(key) for key in PROPERTIES}
-    body["maj_le"] = row["maj_le"].isoformat() if row.get("maj_le") else None
+    for moment in ("maj_le", "verifie_le"):
+        body[moment] = row[moment].isoformat() if row.get(moment) else None
     body["horaires_texte"] = describe_hours(row.get("horaires"))
+    body["ouverture"] = state_at(row.get("horaires"), row.get("code_departement"),
+                                 at or dt.datetime.now(dt.UTC)).as_json()
     body["lon"], body["lat"] = row.get("lon"), row.get("lat")
     if row.get("distance_m") is not None:
         body["distance_m"] = round(row["distance_m"], 1)
     return body
 
 
-def offer_feature(row: dict[str, Any]) -> dict[str, Any]:
-    properties = offer_json(row)
+def offer_feature(row: dict[str, Any], at: dt.datetime | None = None) -> dict[str, Any]:
+    properties = offer_json(row, at)
     lon, lat = properties.pop("lon"), properties.pop("lat")
     geometry = None if lon is None else {"type": "Point", "coordinates": [lon, lat]}
     return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": properties}
 
 
 def feature_collection(rows: list[dict[str, Any]], total: int,
-                       links: list[dict[str, str]] | None = None) -> dict[str, Any]:
+                       links: list[dict[str, str]] | None = None,
+                       at: dt.datetime | None = None) -> dict[str, Any]:
     collection = {
         "type": "FeatureCollection",
         "numberMatched": total,
         "numberReturned": len(rows),
-        "features": [offer_feature(row) for row in rows],
+        "features": [offer_feature(row, at) for row in rows],
     }
     if links is not None:
         collection["links"] = links

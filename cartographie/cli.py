@@ -481,10 +481,15 @@ def qualite() -> None:
     engine = make_engine(database_url(get_settings()))
     with engine.connect() as connection:
         found = quality.report(connection)
+        scored = quality.scores(connection)
     _print_table("Offres publiées par carte", ("carte", "offres"), found["par_carte"])
     _print_table("Offres publiées par région", ("région", "offres"), found["par_region"])
     _print_table("Précision de la position", ("précision", "offres", "%"), found["precision"])
     _print_table("Rapprochements", ("décision", "source", "nombre"), found["fusions"])
+    columns = ("offres", "score moyen", f"sous {quality.LOW_SCORE}")
+    _print_table("Score de qualité par carte", ("carte", *columns), scored["score_par_carte"])
+    _print_table("Score de qualité par région", ("région", *columns),
+                 scored["score_par_region"])
     _print_table("Offres dont les sources divergent sur le nom", ("nombre",), found["conflits"])
     _print_table("Offres publiées sur aucune carte (catégorie ou type)", ("code", "offres"),
                  found["sans_carte"])

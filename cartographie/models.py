@@ -106,6 +106,8 @@ class Carte(Base):
     resume: Mapped[str] = mapped_column(Text)
     texte_editorial: Mapped[str] = mapped_column(Text, doc="Markdown")
     ordre: Mapped[int] = mapped_column(SmallInteger)
+    revision_jours: Mapped[int] = mapped_column(
+        SmallInteger, server_default="365", doc="Au-delà, une offre non confirmée est à revoir")
 
     theme: Mapped[Theme] = relationship(back_populates="cartes")
     besoins: Mapped[list[Besoin]] = relationship(order_by="Besoin.ordre")
@@ -282,6 +284,9 @@ class Offre(Base):
     retiree_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     motif_retrait: Mapped[str | None] = mapped_column(Text)
     origine: Mapped[str] = mapped_column(Text, server_default="national")
+    verifie_le: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), doc="Dernière confirmation par une ARS")
+    verifie_par: Mapped[str | None] = mapped_column(Text, doc="Le compte qui l'a confirmée")
     region_contributrice: Mapped[str | None] = mapped_column(ForeignKey("region.code"))
     age_min: Mapped[int | None] = mapped_column(SmallInteger)
     age_max: Mapped[int | None] = mapped_column(SmallInteger)

@@ -8,12 +8,16 @@ No SQL is built from user text: filters add fixed clauses, values are bound para
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from cartographie.cache import DataVersionCache
+from cartographie.ouverture import state_at
+from cartographie.score import SCORE, parts_columns
+from cartographie.verification import CONFIRMED_AT, CONFIRMED_BY
 
 MAX_LIMIT = 1000
 MAX_RADIUS_KM = 200
@@ -38,6 +42,7 @@ class Filtres:
     rayon_km: float | None = None
     q: str | None = None
     a_distance: bool = False
+    score_min: int | None = None
     ids: list[int] = field(default_factory=list)
 
     @property
@@ -106,6 +111,9 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
     if filters.q:
         clauses.append("o.recherche @@ websearch_to_tsquery('cartographie_fr', :q)")
         params["q"] = filters.q
+    if filters.score_min is not None:
+        clauses.append(f"{SCORE} >= :score_min")
+        params["score_min"] = filters.score_min
     if filters.ids:
         clauses.append("o.id = ANY(:ids)")
         params["ids"] = filters.ids
@@ -124,7 +132,8 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
-OFFER_COLUMNS = """
+OFFER_COLUMNS = f"""
+    {SCORE}::int AS score_qualite, {CONFIRMED_AT} AS verifie_le, {CONFIRMED_BY} AS verifie_par,
     o.id, o.nom, o.description, o.adresse, o.code_postal, o.code_commune, k.nom AS commune,
     o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min, o.age_max, o.horaires,
     o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,
@@ -285,10 +294,30 @@ def search(connection: Connection, filters: Filtres, limit: int = 20,
     return count(connection, filters), page(connection, filters, limit, offset)
 
 
+def search_open(connection: Connection, filters: Filtres, moment: dt.datetime, limit: int = 20,
+                offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """Like ``search``, keeping the offers open at ``moment`` (``ouvert_le``).
+
+    Hours are OSM expressions that only a parser can evaluate: the matching offers' hours
+    are read (one light query), evaluated here, and the page is then asked for those ids,
+    so paging, totals and the distance order stay those of ``search``.
+    """
+    condition, params = where(filters)
+    rows = connection.execute(text(
+        f"SELECT o.id, o.horaires, o.code_departement FROM offre o "
+        f"WHERE {condition} AND o.horaires IS NOT NULL"), params)
+    opened = [r.id for r in rows if state_at(r.horaires, r.code_departement, moment).ouvert]
+    if filters.ids:
+        opened = sorted(set(opened) & set(filters.ids))
+    if not opened:
+        return 0, []
+    return len(opened), page(connection, dataclasses.replace(filters, ids=opened), limit, offset)
+
+
 def offer(connection: Connection, offer_id: int) -> dict[str, Any] | None:
     """One published offer with its structure."""
     row = connection.execute(text(f"""
-        SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m,
+        SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m, {parts_columns()},
                s.nom AS structure_nom, s.finess_et, s.siret, s.categorie_finess_libelle
         FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
         LEFT JOIN structure s ON s.id = o.structure_id

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api.deps import get_session
 from api.filters import offer_filters, paging
 from api.representation import GEOJSON, feature_collection, offer_json, wants_geojson
-from cartographie import provenance, recherche
+from cartographie import provenance, recherche, score
 from cartographie.recherche import Filtres
 
 router = APIRouter(prefix="/api/v1/offres", tags=["Offres"])
@@ -28,13 +28,21 @@ def list_offers(
     page: Annotated[tuple[int, int], Depends(paging)],
     session: Annotated[Session, Depends(get_session)],
     f: Format = None,
+    ouvert_le: Annotated[dt.datetime | None, Query(
+        description="Seulement les offres ouvertes à cet instant (ISO 8601, ex. "
+                    "2026-07-14T10:30+02:00 ; sans fuseau : l'heure du lieu de l'offre) ; "
+                    "« ouverture » de chaque offre est alors son état à cet instant")] = None,
 ) -> JSONResponse:
     limit, offset = page
-    total, rows = recherche.search(session.connection(), filters, limit, offset)
+    connection = session.connection()
+    if ouvert_le is None:
+        total, rows = recherche.search(connection, filters, limit, offset)
+    else:
+        total, rows = recherche.search_open(connection, filters, ouvert_le, limit, offset)
     if wants_geojson(request, f):
-        return JSONResponse(feature_collection(rows, total), media_type=GEOJSON)
+        return JSONResponse(feature_collection(rows, total, at=ouvert_le), media_type=GEOJSON)
     return JSONResponse({"total": total, "limit": limit, "offset": offset,
-                         "offres": [offer_json(row) for row in rows]})
+                         "offres": [offer_json(row, ouvert_le) for row in rows]})
 
 
 @router.get("/{offre_id}", summary="Une offre, avec sa structure, ses jeux, ses cartes et la "
@@ -55,6 +63,11 @@ def get_offer(
     body["structure"] = None if row["structure_nom"] is None else {
         "nom": row["structure_nom"], "finess_et": row["finess_et"], "siret": row["siret"],
         "categorie": row["categorie_finess_libelle"],
+    }
+    body["qualite"] = {
+        "score": row["score_qualite"],
+        "parties": {name: row[f"score_{name}"] for name in score.PARTS},
+        "maximum": score.MAXIMA, "manque": score.missing(row),
     }
     origin = provenance.of_offer(connection, offre_id)
     body["sources"] = {

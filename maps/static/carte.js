@@ -37,7 +37,7 @@
     const number = (name) => (p.get(name) === null || p.get(name) === "" ? null : Number(p.get(name)));
     return {
       besoin: p.get("besoin") || "", type_offre: p.get("type_offre") || "",
-      gratuit: p.get("gratuit") === "true", age: number("age"), rayon: number("rayon"),
+      gratuit: p.get("gratuit") === "true", ouvert: p.get("ouvert") === "true", age: number("age"), rayon: number("rayon"),
       lieu: p.get("lieu") || "", lat: number("lat"), lon: number("lon"),
       jeux: p.has("jeux") ? p.get("jeux").split(",").filter(Boolean) : null,
       z: number("z"), c: (p.get("c") || "").split(",").map(Number), offre: number("offre"),
@@ -48,7 +48,8 @@
     const p = new URLSearchParams();
     const put = (name, value) => { if (value !== null && value !== "" && value !== false) p.set(name, value); };
     put("besoin", state.besoin); put("type_offre", state.type_offre);
-    put("gratuit", state.gratuit ? "true" : ""); put("age", state.age); put("rayon", state.rayon);
+    put("gratuit", state.gratuit ? "true" : ""); put("ouvert", state.ouvert ? "true" : "");
+    put("age", state.age); put("rayon", state.rayon);
     put("lieu", state.lieu); put("lat", state.lat); put("lon", state.lon);
     if (state.jeux !== null) p.set("jeux", state.jeux.join(","));
     const centre = map.getCenter();
@@ -59,7 +60,7 @@
 
   function fillForm() {
     form.besoin.value = state.besoin; form.type_offre.value = state.type_offre;
-    form.gratuit.checked = state.gratuit; form.age.value = state.age ?? "";
+    form.gratuit.checked = state.gratuit; form.ouvert.checked = state.ouvert; form.age.value = state.age ?? "";
     form.rayon.value = state.rayon ?? ""; form.lieu.value = state.lieu;
     for (const box of form.querySelectorAll("input[name=jeu]")) {
       box.checked = state.jeux === null || state.jeux.includes(box.value);
@@ -68,7 +69,7 @@
 
   function readForm() {
     state.besoin = form.besoin.value; state.type_offre = form.type_offre.value;
-    state.gratuit = form.gratuit.checked;
+    state.gratuit = form.gratuit.checked; state.ouvert = form.ouvert.checked;
     state.age = form.age.value === "" ? null : Math.max(0, Math.min(120, Math.round(Number(form.age.value))));
     state.rayon = form.rayon.value === "" ? null : Number(form.rayon.value);
     const checked = [...form.querySelectorAll("input[name=jeu]:checked")].map((b) => b.value);
@@ -115,6 +116,9 @@
       listParams.set("lat", origin.lat.toFixed(5)); listParams.set("lon", origin.lng.toFixed(5));
     }
     listParams.set("limit", LIST_SIZE);
+    // « Ouvert maintenant »: the hours are evaluated by the API at this instant; the grid
+    // counts know nothing of hours, so with this filter the map draws markers only.
+    if (state.ouvert) listParams.set("ouvert_le", new Date().toISOString());
     const gridParams = filterParams();
     gridParams.set("bbox", bbox);
     const size = map.getSize();
@@ -127,7 +131,7 @@
       if (mine !== request) return;
       if (page.total <= page.offres.length) {
         drawMarkers(page.offres);
-      } else if (page.total <= MAX_MARKERS) {
+      } else if (page.total <= MAX_MARKERS || state.ouvert) {
         listParams.set("limit", MAX_MARKERS);
         const all = await getJson(`/api/v1/offres?${listParams}`);
         if (mine !== request) return;
@@ -215,6 +219,7 @@
       if (offer.distance_m !== undefined && state.lat !== null) {
         button.append(textNode("span", `à ${kilometres(offer.distance_m)}`, "fr-badge fr-badge--sm"));
       }
+      if (offer.ouverture && offer.ouverture.etat !== "inconnu") button.append(openingBadge(offer.ouverture));
       button.addEventListener("click", () => openOffer(offer.id, true));
       item.append(button);
       list.append(item);
@@ -228,6 +233,14 @@
   }
 
   /* -- one offer ----------------------------------------------------------------------- */
+
+  const OPENING_BADGES = { ouvert: "success", ferme_bientot: "warning", ouvre: "error", ferme: "error", inconnu: "info" };
+
+  function openingBadge(ouverture) {
+    const badge = textNode("span", ouverture.libelle, `fr-badge fr-badge--sm fr-badge--no-icon fr-badge--${OPENING_BADGES[ouverture.etat] || "info"} ouverture`);
+    badge.dataset.etat = ouverture.etat;
+    return badge;
+  }
 
   function safeUrl(value) {
     try {
@@ -285,6 +298,7 @@
       booking.className = "fr-btn fr-btn--sm";
       parts.push(booking);
     }
+    if (offer.ouverture) parts.push(row("En ce moment", openingBadge(offer.ouverture)));
     parts.push(row("Horaires", document.createTextNode(offer.horaires_texte || "non renseignés")));
     const access = Object.entries(offer.accessibilite || {}).map(([k, v]) => `${k.replaceAll("_", " ")} : ${v === true ? "oui" : v === false ? "non" : v}`);
     parts.push(row("Accessibilité", document.createTextNode(access.length ? access.join(" ; ") : "non renseignée")));
@@ -292,6 +306,11 @@
     const sources = [...new Set((offer.sources?.enregistrements || []).filter((s) => s.actif).map((s) => SOURCE_NAMES[s.source] || s.source))];
     parts.push(row("Sources", document.createTextNode(sources.join(", ") || "—")));
     if (offer.maj_le) parts.push(row("Mise à jour", document.createTextNode(new Date(offer.maj_le).toLocaleDateString("fr-FR"))));
+    if (offer.verifie_le) {
+      const checked = textNode("p", `Informations vérifiées le ${new Date(offer.verifie_le).toLocaleDateString("fr-FR")}` +
+        ({ ars: " par l'ARS", source: " par une source nationale" }[offer.verifie_par] || ""), "fr-text--sm fr-mb-1w verification");
+      parts.push(checked);
+    }
     panel.replaceChildren(...parts);
     panel.hidden = false;
     const marker = markers.get(offer.id);
@@ -338,7 +357,7 @@
       () => { placeMessage.textContent = "Position indisponible : autorisez la géolocalisation ou saisissez une commune."; placeMessage.hidden = false; },
       { timeout: 10000 });
   });
-  for (const name of ["besoin", "type_offre", "gratuit", "age", "rayon"]) {
+  for (const name of ["besoin", "type_offre", "gratuit", "ouvert", "age", "rayon"]) {
     form[name].addEventListener("change", () => {
       readForm();
       if (name === "rayon" && state.lat !== null) setPlace(state.lieu, state.lat, state.lon);
