@@ -45,22 +45,20 @@ MOVED_FROM = f"SELECT id, {POINT.format(o='a')} AS point FROM avant a " \
              f"EXCEPT SELECT id, {POINT.format(o='n')} FROM apres n"
 
 
-def upgrade() -> None:
-    grid = _grid_0008()
+def _replace_positions(source: str, new_point: str) -> None:
+    """The memberships of the offers ``source`` lists (as n) take ``new_point``."""
     op.execute(f"""
         CREATE OR REPLACE FUNCTION positions_apres_update_offre() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
-            UPDATE jeu_offre jo SET geog = ST_GeomFromEWKB(m.point)::geography
-            FROM ({MOVED_TO}) m
-            WHERE jo.offre_id = m.id;
+            UPDATE jeu_offre jo SET geog = {new_point} FROM {source} WHERE jo.offre_id = n.id;
             RETURN NULL;
         END $$
     """)
-    points = (f"SELECT d.signe, '' AS couche, d.id, ST_X(g) AS lon, ST_Y(g) AS lat "
-              f"FROM (SELECT 1 AS signe, * FROM ({MOVED_TO}) n UNION ALL "
-              f"SELECT -1, * FROM ({MOVED_FROM}) a) d "
-              f"CROSS JOIN LATERAL ST_GeomFromEWKB(d.point) g WHERE d.point IS NOT NULL")
+
+
+def _replace_cells(grid, points: str) -> None:
+    """The whole-country layer of the grid takes the delta of ``points`` (signe, id, lon, lat)."""
     op.execute(f"""
         CREATE OR REPLACE FUNCTION cellules_apres_update_offre() RETURNS trigger
         LANGUAGE plpgsql SET jit = off SET work_mem = '{grid.CELL_WORK_MEM}' AS $$
@@ -71,31 +69,24 @@ def upgrade() -> None:
     """)
 
 
-def downgrade() -> None:
+def upgrade() -> None:
     grid = _grid_0008()
-    published = grid.PUBLISHED_POINT
-    op.execute(f"""
-        CREATE OR REPLACE FUNCTION positions_apres_update_offre() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            UPDATE jeu_offre jo SET geog = {published.format(o='n')}
-            FROM avant a JOIN apres n ON n.id = a.id
-            WHERE jo.offre_id = n.id
-              AND ({published.format(o='a')}::geometry
-                   IS DISTINCT FROM {published.format(o='n')}::geometry);
-            RETURN NULL;
-        END $$
-    """)
-    sides = " UNION ALL ".join(
+    _replace_positions(f"({MOVED_TO}) n", "ST_GeomFromEWKB(n.point)::geography")
+    _replace_cells(grid, "SELECT d.signe, '' AS couche, d.id, ST_X(g) AS lon, ST_Y(g) AS lat "
+                         f"FROM (SELECT 1 AS signe, * FROM ({MOVED_TO}) n UNION ALL "
+                         f"SELECT -1, * FROM ({MOVED_FROM}) a) d "
+                         "CROSS JOIN LATERAL ST_GeomFromEWKB(d.point) g "
+                         "WHERE d.point IS NOT NULL")
+
+
+def downgrade() -> None:
+    """Back to the definitions of migration 0008."""
+    grid = _grid_0008()
+    old, new = (grid.PUBLISHED_POINT.format(o=o) for o in ("a", "n"))
+    _replace_positions(f"avant a JOIN apres n ON n.id = a.id AND ({old}::geometry "
+                       f"IS DISTINCT FROM {new}::geometry)", new)
+    _replace_cells(grid, " UNION ALL ".join(
         f"SELECT {sign} AS signe, '' AS couche, t.id AS id, ST_X(t.geom) AS lon, "
         f"ST_Y(t.geom) AS lat FROM {side} t WHERE t.statut = 'publiee' "
         "AND t.mode = 'sur_place' AND t.geom IS NOT NULL"
-        for sign, side in ((1, "apres"), (-1, "avant")))
-    op.execute(f"""
-        CREATE OR REPLACE FUNCTION cellules_apres_update_offre() RETURNS trigger
-        LANGUAGE plpgsql SET jit = off SET work_mem = '{grid.CELL_WORK_MEM}' AS $$
-        BEGIN
-            {grid.CELL_DELTA.format(points=sides)}
-            RETURN NULL;
-        END $$
-    """)
+        for sign, side in ((1, "apres"), (-1, "avant"))))
