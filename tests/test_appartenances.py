@@ -154,3 +154,31 @@ def test_nearest_of_a_card_or_a_jeu_on_its_own_index_is_the_true_nearest(demo_en
         """)).scalar_one()
         by_jeu = recherche.page(connection, recherche.Filtres(jeu=[jeu], **STRASBOURG), limit=3)
         assert by_jeu and all(jeu in o["jeux"] for o in by_jeu)
+
+
+def test_one_statement_moving_some_offers_and_renaming_others_keeps_everything_exact(connection):
+    """A run updates every offer at once (its public, its names) and moves only a few: the
+    positions and cells follow the few, and the memberships of the others are not rewritten
+    (migration 0011: set difference, not a join of the statement's old and new rows)."""
+    renamed, moved, retired = (new_offer(connection, f"Vaccinations du voyageur {n}",
+                                         7.70 + n / 100, 48.60) for n in range(3))
+    draft = new_offer(connection, "Centre de vaccination internationale", 7.75, 48.58,
+                      statut="brouillon")
+    jeux.refresh(connection, DATA)
+    connection.execute(text("SAVEPOINT avant_mise_a_jour"))  # a new subtransaction id
+    untouched = connection.execute(text(
+        "SELECT xmin::text FROM jeu_offre WHERE offre_id = :id"), {"id": renamed}).all()
+    connection.execute(text("""
+        UPDATE offre SET nom = nom || ' (mis à jour)',
+            geom = CASE WHEN id = :moved THEN ST_SetSRID(ST_MakePoint(7.6, 48.5), 4326)
+                        ELSE geom END,
+            statut = CASE id WHEN :retired THEN 'retiree' WHEN :draft THEN 'publiee'
+                             ELSE statut END,
+            retiree_le = CASE WHEN id = :retired THEN now() END
+        WHERE id = ANY(:ids)
+    """), {"moved": moved, "retired": retired, "draft": draft,
+           "ids": [renamed, moved, retired, draft]})
+    assert derived_state(connection)[1] == {"vaccination-voyageur": 3}
+    assert connection.execute(text(
+        "SELECT xmin::text FROM jeu_offre WHERE offre_id = :id"), {"id": renamed}
+    ).all() == untouched
