@@ -18,7 +18,7 @@ PROPERTIES = (
     "code_departement", "code_region", "mode", "gratuit", "age_min", "age_max", "horaires",
     "contacts", "reservation_url", "site_web", "accessibilite", "modalites", "precision_geo",
     "types_offre", "jeux", "cartes", "maj_le", "nom_source", "public_age_min",
-    "public_age_max", "public_publics",
+    "public_age_max", "public_publics", "finess_et", "identifiants",
 )
 
 

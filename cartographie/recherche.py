@@ -134,7 +134,11 @@ OFFER_COLUMNS = """
           ORDER BY 1) AS types_offre,
     ARRAY(SELECT jo.jeu_slug FROM jeu_offre jo WHERE jo.offre_id = o.id ORDER BY 1) AS jeux,
     ARRAY(SELECT DISTINCT j.carte_slug FROM jeu_offre jo JOIN jeu j ON j.slug = jo.jeu_slug
-          WHERE jo.offre_id = o.id ORDER BY 1) AS cartes
+          WHERE jo.offre_id = o.id ORDER BY 1) AS cartes,
+    (SELECT s.finess_et FROM structure s WHERE s.id = o.structure_id) AS finess_et,
+    coalesce((SELECT jsonb_agg(jsonb_build_object('source', os.source, 'cle', os.cle)
+                               ORDER BY os.source, os.cle)
+              FROM offre_source os WHERE os.offre_id = o.id AND os.actif), '[]') AS identifiants
 """
 
 
@@ -281,7 +285,7 @@ def offer(connection: Connection, offer_id: int) -> dict[str, Any] | None:
     """One published offer with its structure."""
     row = connection.execute(text(f"""
         SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m,
-               s.nom AS structure_nom, s.finess_et, s.siret, s.categorie_finess_libelle
+               s.nom AS structure_nom, s.siret, s.categorie_finess_libelle
         FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
         LEFT JOIN structure s ON s.id = o.structure_id
         WHERE o.id = :id AND o.statut = 'publiee'
