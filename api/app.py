@@ -13,6 +13,7 @@ from api.routers import (
     audit,
     cartes,
     contributions,
+    contours,
     couverture,
     espace_ars,
     espace_ars_couverture,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(orientation.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    app.include_router(contours.router)
     app.include_router(couverture.router)
     app.include_router(auth.router)
     app.include_router(contributions.router)

@@ -26,6 +26,16 @@ def default_project_dir() -> Path:
     return Path.cwd()
 
 
+# The IGN Géoplateforme « Plan IGN » in Web Mercator (WMTS GetTile in KVP, so a plain XYZ
+# template for Leaflet and folium); no key; IGN asks for its name as the attribution.
+IGN_PLAN_URL = (
+    "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM"
+    "&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+)
+IGN_PLAN_ATTRIBUTION = "© IGN – Plan IGN (Géoplateforme)"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CARTOGRAPHIE_", extra="ignore")
 
@@ -82,11 +92,13 @@ class Settings(BaseSettings):
         description="Réplique en lecture pour les requêtes publiques (facultatif).",
     )
     fond_carte_url: str = Field(
-        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        description="Tuiles du fond de carte des pages (modèle {z}/{x}/{y}) ; les offres "
-                    "s'affichent même si elles ne chargent pas.",
+        default=IGN_PLAN_URL,
+        description="Tuiles du fond de carte des pages (modèle {z}/{x}/{y}) : « Plan IGN » de "
+                    "la Géoplateforme par défaut (sans clé) ; OpenStreetMap ou tout autre "
+                    "serveur de tuiles par ce réglage. Injoignable, les pages dessinent nos "
+                    "propres contours (régions, départements, communes).",
     )
-    fond_carte_attribution: str = "© les contributeurs d'OpenStreetMap"
+    fond_carte_attribution: str = IGN_PLAN_ATTRIBUTION
     url_publique: str | None = Field(
         default=None,
         description="Adresse publique du service (ex. https://cartographie.sante.fr), base des "

@@ -192,8 +192,10 @@ def test_search_results_carry_the_finess_number_and_source_ids(demo_client, demo
         keys = set(connection.execute(text(
             "SELECT source, cle FROM offre_source WHERE offre_id = :id AND actif"),
             {"id": offer_id}).all())
-    found = demo_client.get("/api/v1/offres", params={"limit": 1}).json()["offres"][0]
-    assert found["id"] == offer_id and found["finess_et"] == finess
+    listed = demo_client.get("/api/v1/offres", params={"limit": 1000}).json()["offres"]
+    found = next(o for o in listed if o["id"] == offer_id)
+    assert found["finess_et"] == finess
     assert {(i["source"], i["cle"]) for i in found["identifiants"]} == keys
-    feature = demo_client.get("/api/v1/offres", params={"limit": 1, "f": "geojson"}).json()
-    assert feature["features"][0]["properties"]["finess_et"] == finess
+    features = demo_client.get("/api/v1/offres", params={"limit": 1000, "f": "geojson"}).json()
+    assert next(f for f in features["features"]
+                if f["id"] == offer_id)["properties"]["finess_et"] == finess

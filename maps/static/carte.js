@@ -22,7 +22,7 @@
 
   const state = readState();
   const map = L.map("carte", { preferCanvas: true, zoomSnap: 0.5 });
-  L.tileLayer(config.fond.url, { attribution: config.fond.attribution, maxZoom: 19 }).addTo(map);
+  window.cartographieFond(map, config.fond);
   const clusters = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
   const bubbles = L.layerGroup();
   const placeLayer = L.layerGroup().addTo(map);
