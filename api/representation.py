@@ -14,7 +14,7 @@ from cartographie.horaires import describe_hours
 
 GEOJSON = "application/geo+json"
 PROPERTIES = (
-    "id", "nom", "description", "adresse", "code_postal", "code_commune", "commune",
+    "id", "statut", "nom", "description", "adresse", "code_postal", "code_commune", "commune",
     "code_departement", "code_region", "mode", "gratuit", "age_min", "age_max", "horaires",
     "contacts", "reservation_url", "site_web", "accessibilite", "modalites", "precision_geo",
     "types_offre", "jeux", "cartes", "maj_le", "nom_source", "public_age_min",
@@ -29,6 +29,9 @@ def wants_geojson(request: Request, f: str | None) -> bool:
 
 
 def offer_json(row: dict[str, Any]) -> dict[str, Any]:
+    if row.get("statut") == "retiree":  # in a change feed: what a mirror needs to delete it
+        return {"id": row["id"], "statut": "retiree", "maj_le": row["maj_le"].isoformat(),
+                "retiree_le": row["retiree_le"].isoformat() if row["retiree_le"] else None}
     body = {key: row.get(key) for key in PROPERTIES}
     body["maj_le"] = row["maj_le"].isoformat() if row.get("maj_le") else None
     body["horaires_texte"] = describe_hours(row.get("horaires"))
@@ -40,7 +43,7 @@ def offer_json(row: dict[str, Any]) -> dict[str, Any]:
 
 def offer_feature(row: dict[str, Any]) -> dict[str, Any]:
     properties = offer_json(row)
-    lon, lat = properties.pop("lon"), properties.pop("lat")
+    lon, lat = properties.pop("lon", None), properties.pop("lat", None)
     geometry = None if lon is None else {"type": "Point", "coordinates": [lon, lat]}
     return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": properties}
 

@@ -8,6 +8,7 @@ No SQL is built from user text: filters add fixed clauses, values are bound para
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,9 @@ class Filtres:
     q: str | None = None
     a_distance: bool = False
     ids: list[int] = field(default_factory=list)
+    # Change feed and keyset paging: offers changed after this instant, ids after this one.
+    modifie_apres: dt.datetime | None = None
+    apres_id: int | None = None
 
     @property
     def near(self) -> bool:
@@ -109,6 +113,7 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
     if filters.ids:
         clauses.append("o.id = ANY(:ids)")
         params["ids"] = filters.ids
+    clauses.extend(_feed_clauses(filters, params))
     on_site = " AND ".join(["o.mode = 'sur_place'", *place_clauses])
     if filters.a_distance:
         # Remote offers serve a zone (COG codes; none = the whole country), not a point.
@@ -124,8 +129,20 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
+def _feed_clauses(filters: Filtres, params: dict[str, Any]) -> list[str]:
+    """``modifie_apres`` and the keyset cursor ``apres_id``, for published and retired alike."""
+    clauses = []
+    if filters.modifie_apres is not None:
+        clauses.append("o.maj_le > :modifie_apres")
+        params["modifie_apres"] = filters.modifie_apres
+    if filters.apres_id is not None:
+        clauses.append("o.id > :apres_id")
+        params["apres_id"] = filters.apres_id
+    return clauses
+
+
 OFFER_COLUMNS = """
-    o.id, o.nom, o.description, o.adresse, o.code_postal, o.code_commune, k.nom AS commune,
+    o.id, o.statut, o.nom, o.description, o.adresse, o.code_postal, o.code_commune, k.nom AS commune,
     o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min, o.age_max, o.horaires,
     o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,
     o.contacts, o.reservation_url, o.site_web, o.accessibilite, o.modalites, o.precision_geo,
@@ -148,6 +165,7 @@ def count(connection: Connection, filters: Filtres) -> int:
     Without a radius the point only orders the offers, so every request of a card (whatever
     the person's place) shares one count; the count is what costs at national scale.
     """
+    filters = dataclasses.replace(filters, apres_id=None)  # the whole walk's total
     condition, params = where(filters)
 
     def compute(c: Connection) -> int:
@@ -277,8 +295,57 @@ def page(connection: Connection, filters: Filtres, limit: int = 20,
 
 def search(connection: Connection, filters: Filtres, limit: int = 20,
            offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-    """The total matching and one page of offers."""
-    return count(connection, filters), page(connection, filters, limit, offset)
+    """The total matching and one page of offers.
+
+    With ``modifie_apres`` (a change feed, in id order: never with a point), the offers
+    retired since then come too, among the others by id, so that a mirror deletes them.
+    """
+    total = count(connection, filters)
+    if filters.modifie_apres is None:
+        return total, page(connection, filters, limit, offset)
+    # Published and retired interleave by id: the first offset + limit of each suffice.
+    published = page(connection, filters, limit + offset, 0)
+    retired = retired_since(connection, filters, limit + offset)
+    total += count_retired(connection, filters)
+    return total, sorted(published + retired, key=lambda row: row["id"])[offset:offset + limit]
+
+
+def _retired_where(filters: Filtres, params: dict[str, Any]) -> str:
+    """Offers retired after ``filters.modifie_apres``, after the cursor, in the territory."""
+    clauses = ["o.statut = 'retiree'", *_feed_clauses(filters, params)]
+    for level in ("code_commune", "code_departement", "code_region"):
+        if getattr(filters, level):
+            clauses.append(f"o.{level} = :{level}")
+            params[level] = getattr(filters, level)
+    return " AND ".join(clauses)
+
+
+def retired_since(connection: Connection, filters: Filtres, limit: int) -> list[dict[str, Any]]:
+    """Retired offers of the change feed: only their id, status and dates, nothing else of
+    an unpublished offer (a mirror needs no more to delete them)."""
+    params: dict[str, Any] = {"limit": limit}
+    condition = _retired_where(filters, params)
+    rows = connection.execute(text(f"""
+        SELECT o.id, o.statut, o.maj_le, o.retiree_le FROM offre o WHERE {condition}
+        ORDER BY o.id LIMIT :limit"""), params).mappings()
+    return [dict(row) for row in rows]
+
+
+def count_retired(connection: Connection, filters: Filtres) -> int:
+    params: dict[str, Any] = {}
+    condition = _retired_where(dataclasses.replace(filters, apres_id=None), params)
+    return connection.execute(text(f"SELECT count(*) FROM offre o WHERE {condition}"),
+                              params).scalar_one()
+
+
+def complete_until(connection: Connection) -> dt.datetime:
+    """The instant up to which a change feed read now is complete: the start of the oldest
+    transaction still running (its writes are stamped ``maj_le = now()``, its start, and may
+    commit after this read), else now. A mirror asks ``modifie_apres`` this instant next."""
+    return connection.execute(text("""
+        SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity
+                             WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()))
+    """)).scalar_one()
 
 
 def offer(connection: Connection, offer_id: int) -> dict[str, Any] | None:
