@@ -345,6 +345,7 @@ def complete_until(connection: Connection) -> dt.datetime:
     return connection.execute(text("""
         SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity
                              WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()))
+               - interval '1 microsecond'  -- « after » is strict: keep a change stamped then
     """)).scalar_one()
 
 
