@@ -12,8 +12,8 @@ from api.lecture import ReadRouting, ReadYourWritesMiddleware
 from api.routers import (
     audit,
     cartes,
-    contributions,
     contours,
+    contributions,
     couverture,
     espace_ars,
     espace_ars_couverture,
@@ -26,6 +26,7 @@ from api.routers import (
     sante,
     themes,
     tiles,
+    widget,
 )
 from api.securite import ContentSecurityPolicy
 from cartographie.db import database_url, make_engine, make_session_factory, normalise_url
@@ -70,7 +71,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     app.add_middleware(ETagMiddleware)
     app.add_middleware(ReadYourWritesMiddleware)
-    app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url)
+    app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url,
+                       widget_sites=settings.widget_sites)
     app.include_router(sante.router)
     app.include_router(themes.router)
     app.include_router(cartes.router)
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(audit.router)
     contributions.install_upload_limit(app, espace_ars.IMPORT_PATH, espace_ars.PREFIX)
     app.include_router(pages.router)
+    app.include_router(widget.router)
     app.include_router(documentation.router)
     app.include_router(espace_ars.router)
     app.include_router(espace_ars_couverture.router)

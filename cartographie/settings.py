@@ -4,11 +4,12 @@ Variables use the ``CARTOGRAPHIE_`` prefix, except ``DATABASE_URL`` which keeps 
 hosting platform and docker compose already use.
 """
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -34,6 +35,7 @@ IGN_PLAN_URL = (
     "&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
 )
 IGN_PLAN_ATTRIBUTION = "© IGN – Plan IGN (Géoplateforme)"
+WIDGET_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -99,6 +101,13 @@ class Settings(BaseSettings):
                     "propres contours (régions, départements, communes).",
     )
     fond_carte_attribution: str = IGN_PLAN_ATTRIBUTION
+    widget_sites: str = Field(
+        default="",
+        description="Sites autorisés à intégrer les cartes « widget » (/widget/cartes/…) dans "
+                    "une iframe : origines séparées par des espaces, ex. "
+                    "« https://www.grand-est.ars.sante.fr https://www.sante.fr ». Aucune "
+                    "autre page ne peut être intégrée ailleurs que chez nous.",
+    )
     url_publique: str | None = Field(
         default=None,
         description="Adresse publique du service (ex. https://cartographie.sante.fr), base des "
@@ -110,6 +119,16 @@ class Settings(BaseSettings):
         default=1, ge=1,
         description="Processus de « cartographie serve » (ils ne partagent que la base).",
     )
+
+    @field_validator("widget_sites")
+    @classmethod
+    def _origins_only(cls, value: str) -> str:
+        """Each a bare origin: the value goes into a CSP header, nothing else may slip in."""
+        for origin in value.split():
+            if not WIDGET_ORIGIN.fullmatch(origin):
+                raise ValueError(f"CARTOGRAPHIE_WIDGET_SITES : « {origin} » n'est pas une "
+                                 "origine (https://nom.de.domaine[:port])")
+        return " ".join(value.split())
 
     @property
     def resolved_data_dir(self) -> Path:
