@@ -143,7 +143,8 @@ def _feed_clauses(filters: Filtres, params: dict[str, Any]) -> list[str]:
 
 OFFER_COLUMNS = """
     o.id, o.statut, o.nom, o.description, o.adresse, o.code_postal, o.code_commune,
-    k.nom AS commune, o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min, o.age_max, o.horaires,
+    k.nom AS commune, o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min,
+    o.age_max, o.horaires,
     o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,
     o.contacts, o.reservation_url, o.site_web, o.accessibilite, o.modalites, o.precision_geo,
     o.maj_le, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
