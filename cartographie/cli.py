@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from cartographie import migrations, taxonomy, territoires
@@ -491,16 +494,17 @@ def qualite() -> None:
 
 
 def _print_table(title: str, columns: tuple[str, ...], rows) -> None:
-    """A table when it fits the terminal, else one block « colonne : valeur » per row.
+    """A compact table when it fits the terminal, else one block « colonne : valeur » per row.
 
     Rich would otherwise squeeze every column of a wide table into « qu… » in 80 columns.
     """
-    cells = [tuple(str(v) if v is not None else "" for v in row) for row in rows]
-    widths = [max([len(name), *(len(row[i]) for row in cells)]) for i, name in enumerate(columns)]
-    if sum(widths) + 3 * len(columns) + 1 <= console.width:
-        table = Table(*columns, title=f"{title} ({len(cells)})")
-        for row in cells:
-            table.add_row(*row)
+    cells = [tuple(_cell(v) for v in row) for row in rows]
+    table = Table(*columns, title=f"{title} ({len(cells)})", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False, collapse_padding=True)
+    for row in cells:
+        table.add_row(*row)
+    unbounded = console.options.update(width=10_000)  # its natural width, not the clamped one
+    if Measurement.get(console, unbounded, table).maximum <= console.width:
         console.print(table)
         return
     console.print(f"[bold]{title} ({len(cells)})[/bold]", highlight=False)
@@ -511,6 +515,14 @@ def _print_table(title: str, columns: tuple[str, ...], rows) -> None:
             if value:
                 console.print(f"{name:<{label}} : {value}", highlight=False, markup=False,
                               overflow="fold")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    return str(value)
 
 
 RUN_FIELDS = {
