@@ -12,6 +12,7 @@ from api.lecture import ReadRouting, ReadYourWritesMiddleware
 from api.routers import (
     audit,
     cartes,
+    contours,
     contributions,
     couverture,
     espace_ars,
@@ -27,6 +28,7 @@ from api.routers import (
     sante,
     themes,
     tiles,
+    widget,
 )
 from api.securite import ContentSecurityPolicy
 from cartographie.db import database_url, make_engine, make_session_factory, normalise_url
@@ -71,7 +73,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     problems.install(app)
     app.add_middleware(ETagMiddleware, vary_host=settings.url_publique is None)
     app.add_middleware(ReadYourWritesMiddleware)
-    app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url)
+    app.add_middleware(ContentSecurityPolicy, basemap_url=settings.fond_carte_url,
+                       widget_sites=settings.widget_sites)
     app.include_router(sante.router)
     app.include_router(themes.router)
     app.include_router(cartes.router)
@@ -81,12 +84,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(orientation.router)
     app.include_router(ogc.router)
     app.include_router(tiles.router)
+    app.include_router(contours.router)
     app.include_router(couverture.router)
     app.include_router(auth.router)
     app.include_router(contributions.router)
     app.include_router(audit.router)
     contributions.install_upload_limit(app, espace_ars.IMPORT_PATH, espace_ars.PREFIX)
     app.include_router(pages.router)
+    app.include_router(widget.router)
     app.include_router(documentation.router)
     app.include_router(espace_ars.router)
     app.include_router(espace_ars_couverture.router)

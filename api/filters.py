@@ -7,6 +7,7 @@ it, so a parameter means the same everywhere and bad input is refused the same w
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Query
@@ -93,3 +94,22 @@ def paging(
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Décalage")] = 0,
 ) -> tuple[int, int]:
     return limit, offset
+
+
+def feed_filters(
+    filters: Annotated[Filtres, Depends(offer_filters)],
+    modified_after: Annotated[dt.datetime | None, Query(
+        description="Seulement les offres modifiées après cet instant (ISO 8601, UTC sans "
+                    "fuseau), les offres retirées depuis comprises (« statut » : retiree)")] = None,
+    curseur: Annotated[int | None, Query(
+        ge=0, le=2**62, description="Pagination stable : le « curseur_suivant » de la page "
+                                    "précédente (0 pour commencer)")] = None,
+) -> Filtres:
+    """The offer filters plus the change feed and keyset cursor, both in id order."""
+    if filters.near and (modified_after is not None or curseur is not None):
+        raise HTTPException(422, "curseur et modified_after suivent l'ordre des identifiants : "
+                                 "pas avec lat et lon (ordre par distance)")
+    if modified_after is not None and modified_after.tzinfo is None:
+        modified_after = modified_after.replace(tzinfo=dt.UTC)
+    filters.modifie_apres, filters.apres_id = modified_after, curseur
+    return filters

@@ -16,11 +16,12 @@ from cartographie.ouverture import state_at
 
 GEOJSON = "application/geo+json"
 PROPERTIES = (
-    "id", "nom", "description", "adresse", "code_postal", "code_commune", "commune",
+    "id", "statut", "nom", "description", "adresse", "code_postal", "code_commune", "commune",
     "code_departement", "code_region", "mode", "gratuit", "age_min", "age_max", "horaires",
     "contacts", "reservation_url", "site_web", "accessibilite", "modalites", "precision_geo",
     "types_offre", "jeux", "cartes", "maj_le", "nom_source", "public_age_min",
-    "public_age_max", "public_publics", "score_qualite", "verifie_par",
+    "public_age_max", "public_publics", "score_qualite", "verifie_par", "finess_et",
+    "identifiants",
 )
 
 
@@ -40,6 +41,9 @@ def wants_geojson(request: Request, f: str | None) -> bool:
 
 def offer_json(row: dict[str, Any], at: dt.datetime | None = None) -> dict[str, Any]:
     """An offer as the API writes it; ``ouverture`` is its state at ``at`` (default: now)."""
+    if row.get("statut") == "retiree":  # in a change feed: what a mirror needs to delete it
+        return {"id": row["id"], "statut": "retiree", "maj_le": row["maj_le"].isoformat(),
+                "retiree_le": row["retiree_le"].isoformat() if row["retiree_le"] else None}
     body = {key: row.get(key) for key in PROPERTIES}
     for moment in ("maj_le", "verifie_le"):
         body[moment] = row[moment].isoformat() if row.get(moment) else None
@@ -54,7 +58,7 @@ def offer_json(row: dict[str, Any], at: dt.datetime | None = None) -> dict[str, 
 
 def offer_feature(row: dict[str, Any], at: dt.datetime | None = None) -> dict[str, Any]:
     properties = offer_json(row, at)
-    lon, lat = properties.pop("lon"), properties.pop("lat")
+    lon, lat = properties.pop("lon", None), properties.pop("lat", None)
     geometry = None if lon is None else {"type": "Point", "coordinates": [lon, lat]}
     return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": properties}
 

@@ -3,6 +3,8 @@
 Scripts run only from our own files (``'self'``) or, for folium's generated map, inline
 scripts carrying this response's nonce; images also from the configured basemap's origin.
 Even if a source's text slipped through escaping, the browser would refuse to run it.
+No page may be framed by another site, except the widgets (``/widget/``) by the sites the
+``widget_sites`` setting lists.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ class ContentSecurityPolicy:
     """Plain ASGI (no ``BaseHTTPMiddleware`` task and stream per request): the nonce goes
     into the request state, the headers onto HTML responses as they start."""
 
-    def __init__(self, app: ASGIApp, basemap_url: str) -> None:
+    def __init__(self, app: ASGIApp, basemap_url: str, widget_sites: str = "") -> None:
         self.app = app
+        self.widget_ancestors = " ".join(filter(None, ("'self'", widget_sites)))
         self.image_sources = " ".join(filter(None, ("'self'", "data:",
                                                     basemap_origin(basemap_url))))
 
@@ -35,6 +38,8 @@ class ContentSecurityPolicy:
             return
         nonce = secrets.token_urlsafe(16)
         scope.setdefault("state", {})["csp_nonce"] = nonce
+        ancestors = (self.widget_ancestors if scope["path"].startswith("/widget/")
+                     else "'self'")
 
         async def with_policy(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -44,7 +49,7 @@ class ContentSecurityPolicy:
                         f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; "
                         "style-src 'self' 'unsafe-inline'; "
                         f"img-src {self.image_sources}; font-src 'self'; connect-src 'self'; "
-                        "frame-src 'self'; frame-ancestors 'self'; base-uri 'self'; "
+                        f"frame-src 'self'; frame-ancestors {ancestors}; base-uri 'self'; "
                         "form-action 'self'; object-src 'none'"
                     )
                     headers["x-content-type-options"] = "nosniff"

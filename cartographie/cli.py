@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from cartographie import migrations, taxonomy, territoires
@@ -496,21 +499,56 @@ def qualite() -> None:
 
 
 def _print_table(title: str, columns: tuple[str, ...], rows) -> None:
-    table = Table(*columns, title=f"{title} ({len(rows)})")
-    for row in rows:
-        table.add_row(*(str(v) if v is not None else "" for v in row))
-    console.print(table)
+    """A compact table when it fits the terminal, else one block « colonne : valeur » per row.
+
+    Rich would otherwise squeeze every column of a wide table into « qu… » in 80 columns.
+    """
+    cells = [tuple(_cell(v) for v in row) for row in rows]
+    table = Table(*columns, title=f"{title} ({len(cells)})", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False, collapse_padding=True)
+    for row in cells:
+        table.add_row(*row)
+    unbounded = console.options.update(width=10_000)  # its natural width, not the clamped one
+    if Measurement.get(console, unbounded, table).maximum <= console.width:
+        console.print(table)
+        return
+    console.print(f"[bold]{title} ({len(cells)})[/bold]", highlight=False)
+    label = max(len(name) for name in columns)
+    for row in cells:
+        console.print("─" * min(console.width, 40), highlight=False)
+        for name, value in zip(columns, row, strict=True):
+            if value:
+                console.print(f"{name:<{label}} : {value}", highlight=False, markup=False,
+                              overflow="fold")
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M:%S}"
+    return str(value)
+
+
+RUN_FIELDS = {
+    "run": "id", "source": "source", "fichier ou URL": "emplacement",
+    "version": "version_donnees", "sha256": "empreinte_sha256", "début": "debut", "fin": "fin",
+    "statut": "statut", "lues": "lus", "insérées": "inseres", "mises à jour": "mis_a_jour",
+    "inchangées": "inchanges", "retirées": "retires", "quarantaine": "quarantaines",
+    "message": "message",
+}
 
 
 @app.command("runs")
 @friendly_errors
 def runs(
+    run: Annotated[int | None, typer.Argument(help="Le détail de ce run")] = None,
     quarantine: Annotated[
         int | None, typer.Option("--quarantine", help="Lignes en quarantaine de ce run")
     ] = None,
     limit: Annotated[int, typer.Option(help="Nombre de runs affichés")] = 20,
 ) -> None:
-    """Les dernières ingestions, ou les lignes mises en quarantaine par l'une d'elles."""
+    """Les dernières ingestions (une ligne chacune), le détail d'un run, ou ses lignes écartées."""
     from sqlalchemy import text
 
     engine = make_engine(database_url(get_settings()))
@@ -523,15 +561,23 @@ def runs(
             _print_table(f"Quarantaine du run {quarantine}",
                          ("ligne", "ressource", "raison", "contenu"), rows)
             return
+        if run is not None:
+            found = connection.execute(text("SELECT * FROM run WHERE id = :run"),
+                                       {"run": run}).mappings().one_or_none()
+            if found is None:
+                err_console.print(f"[red]Run inconnu :[/red] {run}", highlight=False)
+                raise typer.Exit(1)
+            _print_table(f"Run {run}", ("champ", "valeur"),
+                         [(label, found.get(column)) for label, column in RUN_FIELDS.items()])
+            return
         rows = connection.execute(text("""
-            SELECT id, source, left(empreinte_sha256, 12), to_char(debut, 'YYYY-MM-DD HH24:MI:SS'),
-                   to_char(fin, 'HH24:MI:SS'), statut, lus, inseres, mis_a_jour, inchanges,
-                   retires, quarantaines, message
+            SELECT id, source, to_char(debut, 'YYYY-MM-DD HH24:MI'), statut, lus,
+                   inseres + mis_a_jour, retires, quarantaines
             FROM run ORDER BY id DESC LIMIT :limit
         """), {"limit": limit}).all()
-    _print_table("Ingestions", ("run", "source", "sha256", "début", "fin", "statut", "lues",
-                                "insérées", "mises à jour", "inchangées", "retirées",
-                                "quarantaine", "message"), rows)
+    _print_table("Ingestions (détail : cartographie runs RUN)",
+                 ("run", "source", "début", "statut", "lues", "écrites", "retirées",
+                  "écartées"), rows)
 
 
 @carte_app.command("export")

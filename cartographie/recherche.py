@@ -44,6 +44,9 @@ class Filtres:
     a_distance: bool = False
     score_min: int | None = None
     ids: list[int] = field(default_factory=list)
+    # Change feed and keyset paging: offers changed after this instant, ids after this one.
+    modifie_apres: dt.datetime | None = None
+    apres_id: int | None = None
 
     @property
     def near(self) -> bool:
@@ -117,6 +120,7 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
     if filters.ids:
         clauses.append("o.id = ANY(:ids)")
         params["ids"] = filters.ids
+    clauses.extend(_feed_clauses(filters, params))
     on_site = " AND ".join(["o.mode = 'sur_place'", *place_clauses])
     if filters.a_distance:
         # Remote offers serve a zone (COG codes; none = the whole country), not a point.
@@ -132,10 +136,23 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
+def _feed_clauses(filters: Filtres, params: dict[str, Any]) -> list[str]:
+    """``modifie_apres`` and the keyset cursor ``apres_id``, for published and retired alike."""
+    clauses = []
+    if filters.modifie_apres is not None:
+        clauses.append("o.maj_le > :modifie_apres")
+        params["modifie_apres"] = filters.modifie_apres
+    if filters.apres_id is not None:
+        clauses.append("o.id > :apres_id")
+        params["apres_id"] = filters.apres_id
+    return clauses
+
+
 OFFER_COLUMNS = f"""
     {SCORE}::int AS score_qualite, {CONFIRMED_AT} AS verifie_le, {CONFIRMED_BY} AS verifie_par,
-    o.id, o.nom, o.description, o.adresse, o.code_postal, o.code_commune, k.nom AS commune,
-    o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min, o.age_max, o.horaires,
+    o.id, o.statut, o.nom, o.description, o.adresse, o.code_postal, o.code_commune,
+    k.nom AS commune, o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min,
+    o.age_max, o.horaires,
     o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,
     o.contacts, o.reservation_url, o.site_web, o.accessibilite, o.modalites, o.precision_geo,
     o.maj_le, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
@@ -143,7 +160,11 @@ OFFER_COLUMNS = f"""
           ORDER BY 1) AS types_offre,
     ARRAY(SELECT jo.jeu_slug FROM jeu_offre jo WHERE jo.offre_id = o.id ORDER BY 1) AS jeux,
     ARRAY(SELECT DISTINCT j.carte_slug FROM jeu_offre jo JOIN jeu j ON j.slug = jo.jeu_slug
-          WHERE jo.offre_id = o.id ORDER BY 1) AS cartes
+          WHERE jo.offre_id = o.id ORDER BY 1) AS cartes,
+    (SELECT s.finess_et FROM structure s WHERE s.id = o.structure_id) AS finess_et,
+    coalesce((SELECT jsonb_agg(jsonb_build_object('source', os.source, 'cle', os.cle)
+                               ORDER BY os.source, os.cle)
+              FROM offre_source os WHERE os.offre_id = o.id AND os.actif), '[]') AS identifiants
 """
 
 
@@ -153,6 +174,7 @@ def count(connection: Connection, filters: Filtres) -> int:
     Without a radius the point only orders the offers, so every request of a card (whatever
     the person's place) shares one count; the count is what costs at national scale.
     """
+    filters = dataclasses.replace(filters, apres_id=None)  # the whole walk's total
     condition, params = where(filters)
 
     def compute(c: Connection) -> int:
@@ -290,8 +312,58 @@ def page(connection: Connection, filters: Filtres, limit: int = 20,
 
 def search(connection: Connection, filters: Filtres, limit: int = 20,
            offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
-    """The total matching and one page of offers."""
-    return count(connection, filters), page(connection, filters, limit, offset)
+    """The total matching and one page of offers.
+
+    With ``modifie_apres`` (a change feed, in id order: never with a point), the offers
+    retired since then come too, among the others by id, so that a mirror deletes them.
+    """
+    total = count(connection, filters)
+    if filters.modifie_apres is None:
+        return total, page(connection, filters, limit, offset)
+    # Published and retired interleave by id: the first offset + limit of each suffice.
+    published = page(connection, filters, limit + offset, 0)
+    retired = retired_since(connection, filters, limit + offset)
+    total += count_retired(connection, filters)
+    return total, sorted(published + retired, key=lambda row: row["id"])[offset:offset + limit]
+
+
+def _retired_where(filters: Filtres, params: dict[str, Any]) -> str:
+    """Offers retired after ``filters.modifie_apres``, after the cursor, in the territory."""
+    clauses = ["o.statut = 'retiree'", *_feed_clauses(filters, params)]
+    for level in ("code_commune", "code_departement", "code_region"):
+        if getattr(filters, level):
+            clauses.append(f"o.{level} = :{level}")
+            params[level] = getattr(filters, level)
+    return " AND ".join(clauses)
+
+
+def retired_since(connection: Connection, filters: Filtres, limit: int) -> list[dict[str, Any]]:
+    """Retired offers of the change feed: only their id, status and dates, nothing else of
+    an unpublished offer (a mirror needs no more to delete them)."""
+    params: dict[str, Any] = {"limit": limit}
+    condition = _retired_where(filters, params)
+    rows = connection.execute(text(f"""
+        SELECT o.id, o.statut, o.maj_le, o.retiree_le FROM offre o WHERE {condition}
+        ORDER BY o.id LIMIT :limit"""), params).mappings()
+    return [dict(row) for row in rows]
+
+
+def count_retired(connection: Connection, filters: Filtres) -> int:
+    params: dict[str, Any] = {}
+    condition = _retired_where(dataclasses.replace(filters, apres_id=None), params)
+    return connection.execute(text(f"SELECT count(*) FROM offre o WHERE {condition}"),
+                              params).scalar_one()
+
+
+def complete_until(connection: Connection) -> dt.datetime:
+    """The instant up to which a change feed read now is complete: the start of the oldest
+    transaction still running (its writes are stamped ``maj_le = now()``, its start, and may
+    commit after this read), else now. A mirror asks ``modifie_apres`` this instant next."""
+    return connection.execute(text("""
+        SELECT least(now(), (SELECT min(xact_start) FROM pg_stat_activity
+                             WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()))
+               - interval '1 microsecond'  -- « after » is strict: keep a change stamped then
+    """)).scalar_one()
 
 
 def search_open(connection: Connection, filters: Filtres, moment: dt.datetime, limit: int = 20,
@@ -318,7 +390,7 @@ def offer(connection: Connection, offer_id: int) -> dict[str, Any] | None:
     """One published offer with its structure."""
     row = connection.execute(text(f"""
         SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m, {parts_columns()},
-               s.nom AS structure_nom, s.finess_et, s.siret, s.categorie_finess_libelle
+               s.nom AS structure_nom, s.siret, s.categorie_finess_libelle
         FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
         LEFT JOIN structure s ON s.id = o.structure_id
         WHERE o.id = :id AND o.statut = 'publiee'

@@ -4,11 +4,12 @@ Variables use the ``CARTOGRAPHIE_`` prefix, except ``DATABASE_URL`` which keeps 
 hosting platform and docker compose already use.
 """
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -24,6 +25,17 @@ def default_project_dir() -> Path:
     if (checkout / "pyproject.toml").is_file() and (checkout / "data").is_dir():
         return checkout
     return Path.cwd()
+
+
+# The IGN Géoplateforme « Plan IGN » in Web Mercator (WMTS GetTile in KVP, so a plain XYZ
+# template for Leaflet and folium); no key; IGN asks for its name as the attribution.
+IGN_PLAN_URL = (
+    "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2&STYLE=normal&TILEMATRIXSET=PM"
+    "&FORMAT=image/png&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}"
+)
+IGN_PLAN_ATTRIBUTION = "© IGN – Plan IGN (Géoplateforme)"
+WIDGET_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -82,11 +94,20 @@ class Settings(BaseSettings):
         description="Réplique en lecture pour les requêtes publiques (facultatif).",
     )
     fond_carte_url: str = Field(
-        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-        description="Tuiles du fond de carte des pages (modèle {z}/{x}/{y}) ; les offres "
-                    "s'affichent même si elles ne chargent pas.",
+        default=IGN_PLAN_URL,
+        description="Tuiles du fond de carte des pages (modèle {z}/{x}/{y}) : « Plan IGN » de "
+                    "la Géoplateforme par défaut (sans clé) ; OpenStreetMap ou tout autre "
+                    "serveur de tuiles par ce réglage. Injoignable, les pages dessinent nos "
+                    "propres contours (régions, départements, communes).",
     )
-    fond_carte_attribution: str = "© les contributeurs d'OpenStreetMap"
+    fond_carte_attribution: str = IGN_PLAN_ATTRIBUTION
+    widget_sites: str = Field(
+        default="",
+        description="Sites autorisés à intégrer les cartes « widget » (/widget/cartes/…) dans "
+                    "une iframe : origines séparées par des espaces, ex. "
+                    "« https://www.grand-est.ars.sante.fr https://www.sante.fr ». Aucune "
+                    "autre page ne peut être intégrée ailleurs que chez nous.",
+    )
     url_publique: str | None = Field(
         default=None,
         description="Adresse publique du service (ex. https://cartographie.sante.fr), base des "
@@ -98,6 +119,16 @@ class Settings(BaseSettings):
         default=1, ge=1,
         description="Processus de « cartographie serve » (ils ne partagent que la base).",
     )
+
+    @field_validator("widget_sites")
+    @classmethod
+    def _origins_only(cls, value: str) -> str:
+        """Each a bare origin: the value goes into a CSP header, nothing else may slip in."""
+        for origin in value.split():
+            if not WIDGET_ORIGIN.fullmatch(origin):
+                raise ValueError(f"CARTOGRAPHIE_WIDGET_SITES : « {origin} » n'est pas une "
+                                 "origine (https://nom.de.domaine[:port])")
+        return " ".join(value.split())
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -180,3 +180,22 @@ def test_a_nul_character_is_refused_not_a_server_error(demo_client):
         response = demo_client.get(path, params=params)
         assert response.status_code == 422
         assert "caractère nul" in response.json()["detail"]
+
+
+def test_search_results_carry_the_finess_number_and_source_ids(demo_client, demo_engine):
+    """A professional finds an establishment by its FINESS number straight from the list."""
+    with demo_engine.connect() as connection:
+        offer_id, finess = connection.execute(text("""
+            SELECT o.id, s.finess_et FROM offre o JOIN structure s ON s.id = o.structure_id
+            WHERE o.statut = 'publiee' AND o.mode = 'sur_place' AND s.finess_et IS NOT NULL
+            ORDER BY o.id LIMIT 1""")).one()
+        keys = set(connection.execute(text(
+            "SELECT source, cle FROM offre_source WHERE offre_id = :id AND actif"),
+            {"id": offer_id}).all())
+    listed = demo_client.get("/api/v1/offres", params={"limit": 1000}).json()["offres"]
+    found = next(o for o in listed if o["id"] == offer_id)
+    assert found["finess_et"] == finess
+    assert {(i["source"], i["cle"]) for i in found["identifiants"]} == keys
+    features = demo_client.get("/api/v1/offres", params={"limit": 1000, "f": "geojson"}).json()
+    assert next(f for f in features["features"]
+                if f["id"] == offer_id)["properties"]["finess_et"] == finess

@@ -27,7 +27,7 @@ DESKTOP = {"width": 1280, "height": 900}
 def page(browser):
     context = browser.new_context(viewport=DESKTOP, locale="fr-FR")
     page = context.new_page()
-    page.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+    page.route("**/data.geopf.fr/**", lambda route: route.abort())
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}") or
@@ -114,7 +114,7 @@ def test_national_view_is_aggregated_not_thousands_of_markers(page, live_server)
 def test_phone_sized_window_shows_map_and_list(browser, live_server):
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     phone = context.new_page()
-    phone.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+    phone.route("**/data.geopf.fr/**", lambda route: route.abort())
     phone.goto(f"{live_server}/cartes/addiction-tabac?lieu=Metz&lat=49.1193&lon=6.1757&rayon=10")
     phone.wait_for_selector("#liste button[data-id]")
     box = phone.locator("#carte").bounding_box()
@@ -177,7 +177,7 @@ def test_hostile_texts_stay_text_in_the_browser(browser, settings, ingest_engine
                                 "VALUES ('csapa-tabac', 900001, 'regle')"))
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
-    page.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+    page.route("**/data.geopf.fr/**", lambda route: route.abort())
     alerts = []
     page.on("dialog", lambda dialog: alerts.append(dialog.message) or dialog.dismiss())
     with running(create_app(settings, engine=ingest_engine)) as url:

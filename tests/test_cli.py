@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from cartographie import migrations
@@ -106,3 +107,36 @@ def test_serve_answers_the_cards_over_http(database_url):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def run_cli_at_80_columns(engine, *arguments: str) -> str:
+    """The real console script in an 80-column terminal, over the demo data."""
+    env = {**os.environ, "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "COLUMNS": "80", "LINES": "50"}
+    done = subprocess.run([str(BIN / "cartographie"), *arguments], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_runs_fit_an_80_column_terminal_with_nothing_cut(demo_engine):
+    listing = run_cli_at_80_columns(demo_engine, "runs")
+    assert all(len(line) <= 80 for line in listing.splitlines()), listing
+    assert "…" not in listing
+    for word in ("source", "statut", "écartées", "finess", "vaccination", "ror"):
+        assert word in listing
+    with demo_engine.connect() as connection:
+        first_run = connection.execute(text("SELECT min(id) FROM run")).scalar_one()
+    detail = run_cli_at_80_columns(demo_engine, "runs", str(first_run))
+    assert all(len(line) <= 80 for line in detail.splitlines()), detail
+    assert "…" not in detail
+    assert "finess-grand-est-20210108-fhir.ndjson.gz" in detail.replace("\n", "")
+    assert "inchangées" in detail and "sha256" in detail
+
+
+def test_wide_tables_become_one_block_per_row_in_80_columns(demo_engine):
+    """``qualite`` and the other reports keep every value readable, never « qu… »."""
+    report = run_cli_at_80_columns(demo_engine, "qualite")
+    assert all(len(line) <= 80 for line in report.splitlines()), report
+    assert "…" not in report
+    assert "Offres publiées par carte" in report

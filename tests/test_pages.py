@@ -29,12 +29,12 @@ def test_home_shows_the_seven_subjects_and_twelve_cards(demo_client):
 
 
 def test_pages_carry_a_strict_csp_and_load_nothing_from_elsewhere(demo_client):
-    for url in ("/", "/cartes/addiction-tabac", "/orientation"):
+    for url in ("/", "/cartes/addiction-tabac", "/orientation", "/widget/cartes/addiction-tabac"):
         response = demo_client.get(url)
         csp = response.headers["content-security-policy"]
         assert "script-src 'self' 'nonce-" in csp and "unsafe-inline" not in csp.split(
             "style-src")[0]
-        assert "object-src 'none'" in csp and "https://tile.openstreetmap.org" in csp
+        assert "object-src 'none'" in csp and "img-src 'self' data: https://data.geopf.fr" in csp
         assert not EXTERNAL_ASSET.search(response.text), url
         for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', response.text):
             assert demo_client.get(asset).status_code == 200, asset

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from api.filters import offer_filters, paging
+from api.filters import feed_filters, paging
 from api.representation import GEOJSON, feature_collection, offer_json, wants_geojson
 from cartographie import provenance, recherche, score
 from cartographie.recherche import Filtres
@@ -20,11 +20,12 @@ Format = Annotated[str | None, Query(pattern="^(json|geojson)$",
                                      description="json (défaut) ou geojson")]
 
 
-@router.get("", summary="Offres filtrées, paginées ; triées par distance autour d'un point",
+@router.get("", summary="Offres filtrées, paginées (décalage ou curseur stable) ; triées par "
+                        "distance autour d'un point ; modifications depuis un instant",
             responses={200: {"content": {GEOJSON: {}}}})
 def list_offers(
     request: Request,
-    filters: Annotated[Filtres, Depends(offer_filters)],
+    filters: Annotated[Filtres, Depends(feed_filters)],
     page: Annotated[tuple[int, int], Depends(paging)],
     session: Annotated[Session, Depends(get_session)],
     f: Format = None,
@@ -35,14 +36,22 @@ def list_offers(
 ) -> JSONResponse:
     limit, offset = page
     connection = session.connection()
+    feed = filters.modifie_apres is not None or filters.apres_id is not None
+    # Read before the offers: every change not in this answer is stamped after it.
+    complete_until = recherche.complete_until(connection) if feed else None
     if ouvert_le is None:
         total, rows = recherche.search(connection, filters, limit, offset)
     else:
         total, rows = recherche.search_open(connection, filters, ouvert_le, limit, offset)
     if wants_geojson(request, f):
-        return JSONResponse(feature_collection(rows, total, at=ouvert_le), media_type=GEOJSON)
-    return JSONResponse({"total": total, "limit": limit, "offset": offset,
-                         "offres": [offer_json(row, ouvert_le) for row in rows]})
+        body = feature_collection(rows, total, at=ouvert_le)
+    else:
+        body = {"total": total, "limit": limit, "offset": offset,
+                "offres": [offer_json(row, ouvert_le) for row in rows]}
+    if feed:
+        body["curseur_suivant"] = str(rows[-1]["id"]) if len(rows) == limit else None
+        body["prochain_modified_after"] = complete_until.isoformat()
+    return JSONResponse(body, media_type=GEOJSON if wants_geojson(request, f) else None)
 
 
 @router.get("/{offre_id}", summary="Une offre, avec sa structure, ses jeux, ses cartes et la "

@@ -2,7 +2,8 @@
 
 So that QGIS, GDAL/OGR and other GIS tools read the offers natively: one collection with
 all offers, one per thematic card. Items take ``bbox``, ``limit``, ``offset`` and the same
-filters as ``/api/v1/offres``, and page through ``next`` links.
+filters as ``/api/v1/offres``, and page through ``next`` links: a keyset ``curseur`` (stable
+while offers change) unless ordered by distance.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from api.filters import offer_filters
+from api.filters import feed_filters
 from api.representation import GEOJSON, feature_collection, offer_feature, public_base
 from cartographie import recherche
 from cartographie.recherche import MAX_LIMIT, Filtres
@@ -118,7 +119,7 @@ def get_collection(request: Request, collection_id: CollectionId,
 def items(
     request: Request,
     collection_id: CollectionId,
-    filters: Annotated[Filtres, Depends(offer_filters)],
+    filters: Annotated[Filtres, Depends(feed_filters)],
     session: Annotated[Session, Depends(get_session)],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -129,17 +130,24 @@ def items(
         filters.carte = collection_id
     total, rows = recherche.search(session.connection(), filters, limit, offset)
     url = f"{base(request)}/collections/{collection_id}/items"
-    query = {k: v for k, v in request.query_params.items() if k not in ("offset", "limit")}
+    query = {k: v for k, v in request.query_params.items()
+             if k not in ("offset", "limit", "curseur")}
 
-    def page(rel: str, start: int, title: str) -> dict[str, str]:
-        href = f"{url}?{urlencode({**query, 'limit': limit, 'offset': start})}"
+    def page(rel: str, title: str, **position: int | str) -> dict[str, str]:
+        href = f"{url}?{urlencode({**query, 'limit': limit, **position})}"
         return {"href": href, "rel": rel, "type": GEOJSON, "title": title}
 
-    links = [page("self", offset, "Cette page")]
-    if offset + len(rows) < total:
-        links.append(page("next", offset + limit, "Page suivante"))
-    if offset > 0:
-        links.append(page("prev", max(0, offset - limit), "Page précédente"))
+    if filters.near:  # ordered by distance: offset paging
+        links = [page("self", "Cette page", offset=offset)]
+        if offset + len(rows) < total:
+            links.append(page("next", "Page suivante", offset=offset + limit))
+        if offset > 0:
+            links.append(page("prev", "Page précédente", offset=max(0, offset - limit)))
+    else:  # by id: « next » is a keyset cursor, stable while the offers change
+        here = {"offset": offset} if filters.apres_id is None else {"curseur": filters.apres_id}
+        links = [page("self", "Cette page", **here)]
+        if len(rows) == limit:
+            links.append(page("next", "Page suivante", curseur=rows[-1]["id"]))
     body = feature_collection(rows, total, links)
     body["timeStamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return JSONResponse(body, media_type=GEOJSON)

@@ -72,6 +72,13 @@ def search_from_home(
 @router.get("/cartes/{slug}", response_class=HTMLResponse)
 def card_page(request: Request, slug: str,
               session: Annotated[Session, Depends(get_session)]) -> HTMLResponse:
+    carte, jeux, config = card_map(request, session, slug)
+    return page(request, "carte.html", carte=carte, jeux=jeux, config=config)
+
+
+def card_map(request: Request, session: Session, slug: str) -> tuple[Any, list[dict], dict]:
+    """A card, its jeux with their colours, and the config ``carte.js`` reads (the full
+    page and the embeddable widget draw the same map)."""
     carte = catalogue.card(session, slug)
     if carte is None:
         raise HTTPException(404, f"La carte « {slug} » n'existe pas.")
@@ -86,7 +93,7 @@ def card_page(request: Request, slug: str,
         "fond": {"url": settings.fond_carte_url,
                  "attribution": settings.fond_carte_attribution},
     }
-    return page(request, "carte.html", carte=carte, jeux=jeux, config=config)
+    return carte, jeux, config
 
 
 def place_from_form(request: Request, session: Session, lieu: str) -> Lieu:

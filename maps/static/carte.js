@@ -22,7 +22,7 @@
 
   const state = readState();
   const map = L.map("carte", { preferCanvas: true, zoomSnap: 0.5 });
-  L.tileLayer(config.fond.url, { attribution: config.fond.attribution, maxZoom: 19 }).addTo(map);
+  window.cartographieFond(map, config.fond);
   const clusters = L.markerClusterGroup({ chunkedLoading: true, showCoverageOnHover: false });
   const bubbles = L.layerGroup();
   const placeLayer = L.layerGroup().addTo(map);
@@ -200,6 +200,12 @@
     return metres < 1000 ? `${Math.round(metres)} m` : `${(metres / 1000).toFixed(1).replace(".", ",")} km`;
   }
 
+  /* The national identifiers a professional quotes (FINESS, ROR), straight from the list. */
+  function sourceIds(offer) {
+    const ror = (offer.identifiants || []).filter((i) => i.source === "ror").map((i) => `ROR ${i.cle}`);
+    return [offer.finess_et ? `FINESS ${offer.finess_et}` : null, ...ror].filter(Boolean).join(" · ");
+  }
+
   function drawList(page) {
     list.replaceChildren();
     const shown = page.offres.slice(0, LIST_SIZE);
@@ -216,6 +222,8 @@
       button.append(swatch, textNode("strong", offer.nom));
       const where = [offer.adresse, [offer.code_postal, offer.commune].filter(Boolean).join(" ")].filter(Boolean).join(", ");
       if (where) button.append(textNode("span", where, "fr-text--sm offre-adresse"));
+      const ids = sourceIds(offer);
+      if (ids) button.append(textNode("span", ids, "fr-text--xs offre-identifiants"));
       if (offer.distance_m !== undefined && state.lat !== null) {
         button.append(textNode("span", `à ${kilometres(offer.distance_m)}`, "fr-badge fr-badge--sm"));
       }

@@ -5,7 +5,7 @@
   "use strict";
   var config = JSON.parse(document.getElementById("config-couverture").textContent);
   var map = L.map("carte-couverture", { preferCanvas: true });
-  L.tileLayer(config.fond.url, { attribution: config.fond.attribution, maxZoom: 19 }).addTo(map);
+  window.cartographieFond(map, config.fond);
   if (config.emprise) { map.fitBounds(config.emprise); } else { map.setView([46.6, 2.4], 5); }
 
   function colour(properties) {

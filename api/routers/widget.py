@@ -1,0 +1,38 @@
+"""The embeddable map: ``/widget/cartes/{slug}``, made to live in an iframe on a partner site.
+
+The same map, list and URL filters as ``/cartes/{slug}`` (``maps/static/carte.js``), with
+minimal chrome and a link back to the full service. Which sites may frame it is a setting
+(``widget_sites``, CSP ``frame-ancestors`` in ``api.securite``); every other page refuses to
+be framed elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from api.deps import get_session
+from api.routers.pages import card_map, page
+
+router = APIRouter(include_in_schema=False)
+FILTERS = ("besoin", "type_offre", "gratuit", "age", "rayon", "lieu", "lat", "lon", "jeux",
+           "z", "c")
+
+
+def public_base(request: Request) -> str:
+    return (request.app.state.settings.url_publique or str(request.base_url)).rstrip("/")
+
+
+@router.get("/widget/cartes/{slug}", response_class=HTMLResponse)
+def card_widget(request: Request, slug: str,
+                session: Annotated[Session, Depends(get_session)]) -> HTMLResponse:
+    carte, jeux, config = card_map(request, session, slug)
+    kept = {k: v for k, v in request.query_params.items() if k in FILTERS}
+    full = f"{public_base(request)}/cartes/{carte.slug}" + (f"?{urlencode(kept)}" if kept else "")
+    return page(request, "widget_carte.html", carte=carte, jeux=jeux, config=config,
+                lien_complet=full)
+
