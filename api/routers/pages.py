@@ -27,7 +27,7 @@ from cartographie import catalogue
 from cartographie.contacts import telephone_uri
 from cartographie.geocodage import Lieu
 from cartographie.horaires import describe_hours
-from maps import folium_maps, langues
+from maps import facile, folium_maps, langues
 from maps.folium_maps import TEMPLATES_DIR
 from maps.qrcode import qr_svg
 
@@ -67,7 +67,7 @@ def page(request: Request, template: str, status_code: int = 200, langue: str | 
                               / "taxonomie" / "traductions")
     context |= {"langue": choisie, "direction": langues.direction(choisie),
                 "langues": langues.LANGUES if citizen else {}, **filters,
-                "url_langue": lambda code: str(request.url.include_query_params(lang=code))}
+                "url_avec": lambda **params: str(request.url.include_query_params(**params))}
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
     asked = langues.valide(request.query_params.get("lang"))
     if citizen and asked:
@@ -110,7 +110,14 @@ def card_page(request: Request, slug: str,
         "fond": {"url": settings.fond_carte_url,
                  "attribution": settings.fond_carte_attribution},
     }
-    return page(request, "carte.html", carte=carte, jeux=jeux, config=config)
+    lecture = facile.lecture_choisie(request.query_params.get("lecture"),
+                                     request.cookies.get(facile.COOKIE))
+    response = page(request, "carte.html", carte=carte, jeux=jeux, config=config,
+                    lecture=lecture, facile=facile.texte_facile(
+                        settings.resolved_data_dir / "taxonomie" / "facile", slug))
+    if "lecture" in request.query_params:
+        response.set_cookie(facile.COOKIE, lecture, max_age=UN_AN, samesite="lax", httponly=True)
+    return response
 
 
 def place_from_form(request: Request, session: Session, lieu: str) -> Lieu:
