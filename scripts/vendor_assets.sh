@@ -63,5 +63,8 @@ grep -ho '^pictogramme: .*' data/taxonomie/facile/*.md | sed 's/^pictogramme: //
     mkdir -p "$vendor/dsfr/artwork/pictograms/$(dirname "$picto")"
     cp "$dsfr/artwork/pictograms/$picto.svg" "$vendor/dsfr/artwork/pictograms/$picto.svg"
   done
+# axe-core drives the accessibility tests (tests/test_accessibilite.py): never served to users.
+mkdir -p tests/vendor/axe-core
+cp "$modules/axe-core/axe.min.js" "$modules/axe-core/LICENSE" tests/vendor/axe-core/
 echo "Bibliothèques copiées dans $vendor :"
 du -sh "$vendor"/*
