@@ -11,7 +11,7 @@ these texts have not been checked by readers with intellectual disabilities.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -26,7 +26,7 @@ class TexteFacile:
     pictogramme: str | None  # « health/vaccine »
 
 
-@lru_cache(maxsize=None)
+@cache
 def texte_facile(dossier: Path, carte: str) -> TexteFacile | None:
     """The easy version of a card's text, or None when the card has none yet."""
     fichier = dossier / f"{carte}.md"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextvars
 import io
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,7 @@ def direction(langue: str) -> str:
     return LANGUES[langue][1]
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(langue: str) -> NullTranslations:
     """The gettext catalogue of a language, compiled from its ``.po`` (fuzzy entries left out)."""
     po = LOCALES_DIR / langue / "LC_MESSAGES" / "messages.po"
@@ -105,7 +105,7 @@ def ngettext(singulier: str, pluriel: str, n: int) -> str:
     return catalogue(courante()).ngettext(singulier, pluriel, n)
 
 
-@lru_cache(maxsize=None)
+@cache
 def traductions_taxonomie(dossier: Path, langue: str) -> dict[str, dict[str, dict[str, str]]]:
     """``{"cartes": {slug: {"nom": …, "resume": …}}, "besoins": …}`` for one language."""
     fichier = dossier / f"{langue}.yaml"
