@@ -7,7 +7,7 @@
 # Only what the pages use is copied: Leaflet, Leaflet.markercluster, Leaflet.VectorGrid,
 # Swagger UI (the /docs
 # page), and from the DSFR its CSS, JS, Marianne fonts, the icons its CSS refers to, the few
-# utility icon sets we use, and its favicon. Each library keeps its licence file.
+# utility icon sets we use, its favicon and the pictograms of the easy-to-read texts. Each library keeps its licence file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,5 +57,14 @@ for set in system map device health user business; do
       cp "$dsfr/$icon" "$vendor/dsfr/$icon"
     done
 done
+# The DSFR pictograms shown beside the « Facile à lire » texts (data/taxonomie/facile/*.md).
+grep -ho '^pictogramme: .*' data/taxonomie/facile/*.md | sed 's/^pictogramme: //' | sort -u |
+  while read -r picto; do
+    mkdir -p "$vendor/dsfr/artwork/pictograms/$(dirname "$picto")"
+    cp "$dsfr/artwork/pictograms/$picto.svg" "$vendor/dsfr/artwork/pictograms/$picto.svg"
+  done
+# axe-core drives the accessibility tests (tests/test_accessibilite.py): never served to users.
+mkdir -p tests/vendor/axe-core
+cp "$modules/axe-core/axe.min.js" "$modules/axe-core/LICENSE" tests/vendor/axe-core/
 echo "Bibliothèques copiées dans $vendor :"
 du -sh "$vendor"/*

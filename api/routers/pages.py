@@ -28,11 +28,13 @@ from cartographie import catalogue
 from cartographie.contacts import telephone_uri
 from cartographie.geocodage import Lieu
 from cartographie.horaires import describe_hours
-from maps import folium_maps
+from maps import facile, folium_maps, langues
 from maps.folium_maps import TEMPLATES_DIR
 from maps.qrcode import qr_svg
 
 TEMPLATES = Jinja2Templates(directory=TEMPLATES_DIR)
+TEMPLATES.env.add_extension("jinja2.ext.i18n")
+TEMPLATES.env.install_gettext_callables(langues.gettext, langues.ngettext, newstyle=True)
 # Editorial texts are ours, but raw HTML in them is still not let through.
 MARKDOWN = MarkdownIt("commonmark", {"html": False})
 TEMPLATES.env.filters["markdown"] = lambda source: MARKDOWN.render(source or "")
@@ -47,8 +49,31 @@ COMMUNE_CODE = re.compile(r"^\s*(\d[\dAB]\d{3})\s*$")
 router = APIRouter(include_in_schema=False)
 
 
-def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+# The pages a citizen or the person oriented reads, in their language; the Espace ARS stays French.
+CITIZEN_TEMPLATES = {"accueil.html", "carte.html", "orientation.html", "fiche.html", "erreur.html"}
+UN_AN = 365 * 24 * 3600
+
+
+def page(request: Request, template: str, status_code: int = 200, langue: str | None = None,
+         **context: Any) -> HTMLResponse:
+    """Render a page; a citizen page in the request's language (or ``langue``, the person's
+    language of a sheet), remembered in a cookie when the URL's ``lang`` picks it."""
+    citizen = template in CITIZEN_TEMPLATES
+    choisie = langue or (langues.choisir(request.query_params.get("lang"),
+                                         request.cookies.get(langues.COOKIE),
+                                         request.headers.get("accept-language"))
+                         if citizen else langues.FRANCAIS)
+    langues.activer(choisie)
+    filters = langues.filtres(request.app.state.settings.resolved_data_dir
+                              / "taxonomie" / "traductions")
+    context |= {"langue": choisie, "direction": langues.direction(choisie),
+                "langues": langues.LANGUES if citizen else {}, **filters,
+                "url_avec": lambda **params: str(request.url.include_query_params(**params))}
+    response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+    asked = langues.valide(request.query_params.get("lang"))
+    if citizen and asked:
+        response.set_cookie(langues.COOKIE, asked, max_age=UN_AN, samesite="lax", httponly=True)
+    return response
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -73,7 +98,15 @@ def search_from_home(
 def card_page(request: Request, slug: str,
               session: Annotated[Session, Depends(get_session)]) -> HTMLResponse:
     carte, jeux, config = card_map(request, session, slug)
-    return page(request, "carte.html", carte=carte, jeux=jeux, config=config)
+    lecture = facile.lecture_choisie(request.query_params.get("lecture"),
+                                     request.cookies.get(facile.COOKIE))
+    response = page(request, "carte.html", carte=carte, jeux=jeux, config=config,
+                    lecture=lecture, facile=facile.texte_facile(
+                        request.app.state.settings.resolved_data_dir / "taxonomie" / "facile",
+                        slug))
+    if "lecture" in request.query_params:
+        response.set_cookie(facile.COOKIE, lecture, max_age=UN_AN, samesite="lax", httponly=True)
+    return response
 
 
 def card_map(request: Request, session: Session, slug: str) -> tuple[Any, list[dict], dict]:
@@ -121,6 +154,7 @@ class OrientationForm:
     besoins: str
     code_commune: str
     adresse: str
+    langue_fiche: str = ""
 
     @property
     def asked(self) -> bool:
@@ -128,7 +162,8 @@ class OrientationForm:
 
     def query(self) -> str:
         values = {"lieu": self.lieu, "code_commune": self.code_commune, "adresse": self.adresse,
-                  "age": self.age, "cartes": self.cartes, "besoins": self.besoins}
+                  "age": self.age, "cartes": self.cartes, "besoins": self.besoins,
+                  "langue_fiche": self.langue_fiche}
         return urlencode({k: v for k, v in values.items() if v}, doseq=True)
 
 
@@ -139,10 +174,12 @@ def orientation_form(
     besoins: Annotated[str, Query(max_length=400)] = "",
     code_commune: Annotated[str, Query(max_length=20)] = "",
     adresse: Annotated[str, Query(max_length=200)] = "",
+    langue_fiche: Annotated[str, Query(max_length=10)] = "",
 ) -> OrientationForm:
     slugs = [s.strip() for c in cartes or [] for s in c.split(",") if s.strip()]
     return OrientationForm(lieu.strip(), slugs, age.strip(), besoins.strip(),
-                           code_commune.strip(), adresse.strip())
+                           code_commune.strip(), adresse.strip(),
+                           langues.valide(langue_fiche) or "")
 
 
 def form_place(request: Request, session: Session, form: OrientationForm) -> Lieu:
@@ -207,7 +244,7 @@ def orientation_page(request: Request, session: Annotated[Session, Depends(get_s
     return page(request, "orientation.html", status, cards=catalogue.cards(session),
                 lieu=form.lieu or form.adresse or form.code_commune, choisies=form.cartes,
                 besoin_choisi=form.besoins, age=form.age, answer=answer, error=error,
-                query=form.query())
+                query=form.query(), langue_fiche=form.langue_fiche)
 
 
 def sheet_answer(request: Request, session: Annotated[Session, Depends(get_session)],
@@ -220,14 +257,19 @@ SheetAnswer = Annotated[dict[str, Any], Depends(sheet_answer)]
 
 
 @router.get("/orientation/fiche", response_class=HTMLResponse)
-def orientation_sheet(request: Request, answer: SheetAnswer) -> HTMLResponse:
-    """« Mes ressources de prévention »: the PPP's resources page, to print.
+def orientation_sheet(request: Request, answer: SheetAnswer,
+                      form: Annotated[OrientationForm, Depends(orientation_form)]) -> HTMLResponse:
+    """« Mes ressources de prévention »: the PPP's resources page, to print, in the person's
+    language (``langue_fiche``) when the professional picked one.
 
-    Its QR code opens the same answer on the orientation page (same parameters). The
-    objectives and actions typed on it stay in the browser: they are in no form.
+    Its QR code opens the same answer on the orientation page (same parameters, in that
+    language). The objectives and actions typed on it stay in the browser: they are in no form.
     """
     online = f"{public_base(request)}/orientation?{request.url.query}"
-    return page(request, "fiche.html", answer=answer, age=answer["age"],
+    if form.langue_fiche:
+        online += f"&lang={form.langue_fiche}"
+    return page(request, "fiche.html", langue=form.langue_fiche or None, answer=answer,
+                age=answer["age"],
                 query=request.url.query, palette=folium_maps.PALETTE,
                 date=dt.date.today().strftime("%d/%m/%Y"), en_ligne=online,
                 qr=qr_svg(online, "Ces ressources en ligne"))

@@ -264,10 +264,17 @@
     return a;
   }
 
+  // The panel's labels in the page's language; the offer's own data stays French (lang="fr").
+  const TEXTES = JSON.parse(document.getElementById("textes-carte")?.textContent || "{}");
+  const t = (french) => TEXTES[french] || french;
+
   function row(label, content) {
     const line = document.createElement("p");
     line.className = "fr-mb-1w";
-    line.append(textNode("strong", `${label} : `), content);
+    const data = document.createElement("span");
+    data.lang = "fr";
+    data.append(content);
+    line.append(textNode("strong", `${t(label)} : `), data);
     return line;
   }
 
@@ -276,18 +283,19 @@
   async function openOffer(id, fromList) {
     let offer;
     try { offer = await getJson(`/api/v1/offres/${Number(id)}`); } catch (error) {
-      panel.hidden = false; panel.replaceChildren(textNode("p", `Offre indisponible : ${error.message}`));
+      panel.hidden = false; panel.replaceChildren(textNode("p", `${t("Offre indisponible")} : ${error.message}`));
       return;
     }
     state.offre = offer.id;
     writeState();
     const title = textNode("h2", offer.nom, "fr-h5");
     title.id = "fiche-titre";
-    const close = textNode("button", "Fermer", "fr-btn--close fr-btn");
+    title.lang = "fr";
+    const close = textNode("button", t("Fermer"), "fr-btn--close fr-btn");
     close.type = "button";
     close.addEventListener("click", () => { panel.hidden = true; state.offre = null; writeState(); });
     const parts = [close, title];
-    if (offer.description) parts.push(textNode("p", offer.description));
+    if (offer.description) parts.push(Object.assign(textNode("p", offer.description), { lang: "fr" }));
     const address = [offer.adresse, [offer.code_postal, offer.commune].filter(Boolean).join(" ")].filter(Boolean).join(", ");
     if (address) parts.push(row("Adresse", document.createTextNode(address)));
     for (const contact of offer.contacts || []) {
@@ -302,15 +310,15 @@
     }
     if (offer.site_web && safeUrl(offer.site_web)) parts.push(row("Site", link(safeUrl(offer.site_web), offer.site_web)));
     if (offer.reservation_url && safeUrl(offer.reservation_url)) {
-      const booking = link(safeUrl(offer.reservation_url), "Prendre rendez-vous");
+      const booking = link(safeUrl(offer.reservation_url), t("Prendre rendez-vous"));
       booking.className = "fr-btn fr-btn--sm";
       parts.push(booking);
     }
     if (offer.ouverture) parts.push(row("En ce moment", openingBadge(offer.ouverture)));
-    parts.push(row("Horaires", document.createTextNode(offer.horaires_texte || "non renseignés")));
+    parts.push(row("Horaires", document.createTextNode(offer.horaires_texte || t("non renseignés"))));
     const access = Object.entries(offer.accessibilite || {}).map(([k, v]) => `${k.replaceAll("_", " ")} : ${v === true ? "oui" : v === false ? "non" : v}`);
-    parts.push(row("Accessibilité", document.createTextNode(access.length ? access.join(" ; ") : "non renseignée")));
-    if (offer.gratuit) parts.push(textNode("p", "Gratuit", "fr-badge fr-badge--green-emeraude"));
+    parts.push(row("Accessibilité", document.createTextNode(access.length ? access.join(" ; ") : t("non renseignée"))));
+    if (offer.gratuit) parts.push(textNode("p", t("Gratuit"), "fr-badge fr-badge--green-emeraude"));
     const sources = [...new Set((offer.sources?.enregistrements || []).filter((s) => s.actif).map((s) => SOURCE_NAMES[s.source] || s.source))];
     parts.push(row("Sources", document.createTextNode(sources.join(", ") || "—")));
     if (offer.maj_le) parts.push(row("Mise à jour", document.createTextNode(new Date(offer.maj_le).toLocaleDateString("fr-FR"))));

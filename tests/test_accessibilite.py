@@ -1,0 +1,155 @@
+"""axe-core 4 on every page, in French and Arabic, desktop and phone; keyboard paths.
+
+axe-core is vendored for tests only (``tests/vendor/axe-core``, pinned in
+``maps/package.json``) and injected into Debian's Chromium by Playwright, in a context that
+bypasses our CSP for that one script. Serious and critical violations fail the test; the
+others are written to ``test-artifacts/axe-*.json`` and listed with a reason in
+docs/accessibilite.md.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from api.app import create_app
+from cartographie import comptes
+from tests.browser import artifact
+from tests.conftest import running
+from tests.test_browser import DESKTOP, PHONE, STRASBOURG, sign_in
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+SHOTS = Path("/work/briefs/shots")
+BLOQUANTES = {"serious", "critical"}
+# Accepted, with the reason in docs/accessibilite.md.
+ACCEPTEES: set[str] = set()
+ORIENTATION = "/orientation?lieu=Strasbourg&age=47&cartes=addiction-tabac&cartes=sante-mentale"
+SHEET = "/orientation/fiche?lieu=Strasbourg&age=47&cartes=addiction-tabac,sante-mentale"
+CARD = (f"/cartes/addiction-tabac?lieu=Strasbourg&lat={STRASBOURG['lat']}"
+        f"&lon={STRASBOURG['lon']}&rayon=5")
+PAGES = {
+    "accueil": "/",
+    "carte": CARD,
+    "carte-facile": "/cartes/vaccination-adulte?lecture=facile",
+    "orientation": ORIENTATION,
+    "fiche": SHEET,
+    "erreur": "/cartes/inconnue",
+    "connexion-ars": "/ars/connexion",
+}
+
+
+def axe_violations(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ["violations"]});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            cibles: v.nodes.map(n => n.target.join(" ")).slice(0, 5)}));
+    }""")
+    return result
+
+
+def audit(page, name: str) -> None:
+    violations = axe_violations(page)
+    artifact(f"axe-{name}.json").write_text(json.dumps(violations, ensure_ascii=False, indent=1))
+    bloquantes = [v for v in violations if v["impact"] in BLOQUANTES]
+    assert not bloquantes, (name, bloquantes)
+    assert {v["id"] for v in violations} <= ACCEPTEES, (name, violations)
+
+
+def open_card_with_list_and_panel(page) -> None:
+    page.wait_for_selector("#liste button[data-id]")
+    page.locator("#liste button[data-id]").first.click()
+    page.locator("#fiche-offre").wait_for(state="visible")
+
+
+@pytest.fixture
+def axe_context(browser):
+    contexts = []
+
+    def make(viewport: dict, langue: str):
+        context = browser.new_context(viewport=viewport, bypass_csp=True,
+                                      locale="ar" if langue == "ar" else "fr-FR")
+        context.route("**/tile.openstreetmap.org/**", lambda route: route.abort())
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.mark.parametrize("langue", ["fr", "ar"])
+@pytest.mark.parametrize("taille", ["bureau", "telephone"])
+@pytest.mark.parametrize("nom", list(PAGES))
+def test_no_serious_or_critical_violation(axe_context, live_server, nom, langue, taille):
+    page = axe_context(DESKTOP if taille == "bureau" else PHONE, langue)
+    separator = "&" if "?" in PAGES[nom] else "?"
+    page.goto(f"{live_server}{PAGES[nom]}{separator}lang={langue}")
+    if nom == "carte":
+        open_card_with_list_and_panel(page)
+    audit(page, f"{nom}-{langue}-{taille}")
+
+
+def test_the_espace_ars_forms_have_no_serious_violation(axe_context, settings, ingest_engine):
+    with ingest_engine.begin() as connection:
+        connection.execute(text("TRUNCATE audit, utilisateur RESTART IDENTITY CASCADE"))
+        token = comptes.add_user(connection, "axe-editeur", "ars_editeur", "44")
+    page = axe_context(DESKTOP, "fr")
+    with running(create_app(settings, engine=ingest_engine)) as url:
+        page.goto(f"{url}/ars/connexion")
+        sign_in(page, url, token)
+        for chemin in ("/ars", "/ars/offres/nouvelle", "/ars/import", "/ars/journal"):
+            page.goto(url + chemin)
+            audit(page, "ars" + chemin.replace("/", "-"))
+
+
+def test_screenshots_of_the_arabic_sheet_and_the_ukrainian_card(axe_context, live_server):
+    page = axe_context(DESKTOP, "fr")
+    page.goto(f"{live_server}{SHEET}&langue_fiche=ar")
+    assert page.get_attribute("html", "dir") == "rtl"
+    shots = [artifact("17-fiche-arabe.png")]
+    page.screenshot(path=shots[0], full_page=True)
+    page.goto(f"{live_server}{CARD}&lang=uk")
+    open_card_with_list_and_panel(page)
+    assert page.inner_text("h1") == "Тютюн"
+    shots.append(artifact("17-carte-ukrainien.png"))
+    page.screenshot(path=shots[1], full_page=True)
+    page.goto(f"{live_server}/cartes/vaccination-adulte?lecture=facile")
+    shots.append(artifact("17-carte-facile-a-lire.png"))
+    page.locator(".editorial").screenshot(path=shots[2])
+    if SHOTS.is_dir():
+        for shot in shots:
+            shutil.copy(shot, SHOTS / shot.name)
+
+
+def test_keyboard_path_skip_link_filters_list_panel(axe_context, live_server):
+    page = axe_context(DESKTOP, "fr")
+    page.goto(live_server + CARD)
+    page.wait_for_selector("#liste button[data-id]")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#contenu"
+    page.focus("#besoin")
+    page.keyboard.press("ArrowDown")  # a filter changes with the keyboard alone
+    page.wait_for_function("new URL(location.href).searchParams.has('besoin')")
+    page.wait_for_selector("#liste button[data-id]")
+    page.locator("#liste button[data-id]").first.focus()
+    page.keyboard.press("Enter")
+    panel = page.locator("#fiche-offre")
+    panel.wait_for(state="visible")
+    assert page.get_attribute("#fiche-offre", "aria-labelledby") == "fiche-titre"
+    assert page.locator("#fiche-titre").inner_text()  # the panel is named by its offer
+
+
+def test_screen_reader_names_of_the_switchers(axe_context, live_server):
+    page = axe_context(PHONE, "fr")
+    page.goto(live_server + "/cartes/nutrition?lang=ar")
+    switcher = page.get_by_role("navigation", name="اختيار اللغة")
+    assert switcher.get_by_role("link", name="Français").get_attribute("lang") == "fr"
+    assert page.get_by_role("navigation", name="نسخة النص").get_by_role(
+        "link", name="سهل القراءة").count() == 1
