@@ -11,11 +11,14 @@ from api.caching import ETagMiddleware
 from api.lecture import ReadRouting, ReadYourWritesMiddleware
 from api.routers import (
     audit,
+    bilan,
+    bilan_moderation,
     cartes,
     contributions,
     couverture,
     espace_ars,
     espace_ars_couverture,
+    espace_pro,
     grille,
     lieux,
     offres,
@@ -83,11 +86,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(auth.router)
     app.include_router(contributions.router)
     app.include_router(audit.router)
+    app.include_router(bilan.router)
+    app.include_router(bilan_moderation.router)
     contributions.install_upload_limit(app, espace_ars.IMPORT_PATH, espace_ars.PREFIX)
     app.include_router(pages.router)
     app.include_router(documentation.router)
     app.include_router(espace_ars.router)
     app.include_router(espace_ars_couverture.router)
+    app.include_router(espace_pro.router)
     app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
