@@ -89,9 +89,13 @@ def _espace(request: Request, session: Session, pro: Professionnel | None,
             status: int = 200) -> HTMLResponse:
     """The page; a refused answer shows its reason beside its place, as it was typed."""
     lieux = bilan.lieux(session.connection(), pro.rpps) if pro else []
+    shown = {lieu["id"] for lieu in lieux}
+    # A refusal about a place that is not listed (not theirs) is shown at the top.
+    generales = [refus for place, refus in (erreurs or {}).items() if place not in shown]
     delay = request.app.state.settings.bilan_delai_publication_minutes
     return page(request, "pro.html", status, pro=pro, lieux=lieux, message=message,
-                erreurs=erreurs or {}, saisies=saisies or {}, professions=bilan.PROFESSIONS,
+                erreurs=erreurs or {}, erreurs_generales=generales, saisies=saisies or {},
+                professions=bilan.PROFESSIONS,
                 delai_minutes=delay, maintenant=dt.datetime.now(dt.UTC))
 
 
