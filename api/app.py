@@ -11,6 +11,8 @@ from api.caching import ETagMiddleware
 from api.lecture import ReadRouting, ReadYourWritesMiddleware
 from api.routers import (
     audit,
+    bilan,
+    bilan_moderation,
     cartes,
     contours,
     contributions,
@@ -19,6 +21,7 @@ from api.routers import (
     espace_ars_couverture,
     espace_ars_qualite,
     espace_ars_revision,
+    espace_pro,
     grille,
     lieux,
     offres,
@@ -89,6 +92,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(auth.router)
     app.include_router(contributions.router)
     app.include_router(audit.router)
+    app.include_router(bilan.router)
+    app.include_router(bilan_moderation.router)
     contributions.install_upload_limit(app, espace_ars.IMPORT_PATH, espace_ars.PREFIX)
     app.include_router(pages.router)
     app.include_router(widget.router)
@@ -97,6 +102,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(espace_ars_couverture.router)
     app.include_router(espace_ars_qualite.router)
     app.include_router(espace_ars_revision.router)
+    app.include_router(espace_pro.router)
     app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -299,6 +299,17 @@ def ingest_ror(
     _ingest("ror", location, accept_retirements)
 
 
+@ingest_app.command("annuaire-sante")
+@friendly_errors
+def ingest_annuaire_sante(
+    location: Annotated[str, typer.Argument(
+        help="Extraction PS_LibreAcces_Personne_activite_<date>.txt (chemin, .gz ou URL)")],
+    accept_retirements: AcceptRetirements = False,
+) -> None:
+    """Ingère les lieux d'exercice des médecins, pharmaciens, sages-femmes et infirmiers."""
+    _ingest("annuaire-sante", location, accept_retirements)
+
+
 @ingest_app.command("all")
 @friendly_errors
 def ingest_all(

@@ -744,3 +744,92 @@ class CouvertureCommune(Base):
     offres_20km: Mapped[int] = mapped_column(Integer)
     offres_30km: Mapped[int] = mapped_column(Integer)
     acces_e2sfca: Mapped[float] = mapped_column(Float, doc="offres pour 100 000 habitants")
+
+
+# --- « Mon bilan prévention » (issue 19): who carries it out, where, declared by themselves
+
+PROFESSIONS_BILAN = ("10", "21", "50", "60")  # médecin, pharmacien, sage-femme, infirmier
+DECLARATION_STATUTS = ("declaree", "retiree", "masquee")
+
+
+class ProfessionnelActivite(Base):
+    """One professional (RPPS) at one place of practice, as the open Annuaire Santé lists it.
+
+    Kept true by each extraction (``cartographie ingest annuaire-sante``); a place absent
+    from the latest extraction is marked ``disparu_le``, never deleted, so that the
+    declarations made for it are not lost.
+    """
+
+    __tablename__ = "professionnel_activite"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    cle: Mapped[str] = mapped_column(Text, unique=True, doc="RPPS + lieu (FINESS, SIRET…)")
+    rpps: Mapped[str] = mapped_column(Text, index=True)
+    code_profession: Mapped[str] = mapped_column(Text)
+    civilite: Mapped[str | None] = mapped_column(Text)
+    nom: Mapped[str] = mapped_column(Text)
+    prenom: Mapped[str | None] = mapped_column(Text)
+    lieu_nom: Mapped[str | None] = mapped_column(Text)
+    adresse: Mapped[str | None] = mapped_column(Text)
+    code_postal: Mapped[str | None] = mapped_column(Text)
+    code_commune: Mapped[str | None] = mapped_column(Text)
+    ville: Mapped[str | None] = mapped_column(Text)
+    telephone: Mapped[str | None] = mapped_column(Text)
+    code_region: Mapped[str | None] = mapped_column(Text, index=True)
+    geom: Mapped[Any | None] = mapped_column(point())
+    precision_geo: Mapped[str | None] = mapped_column(Text)
+    empreinte: Mapped[str] = mapped_column(Text, doc="Hachage de la ligne normalisée")
+    dernier_run_id: Mapped[int] = mapped_column(ForeignKey("run.id"))
+    vu_le: Mapped[dt.datetime] = now_column()
+    disparu_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(one_of("code_profession", PROFESSIONS_BILAN), name="profession"),
+        Index("ix_professionnel_activite_geom", "geom", postgresql_using="gist"),
+    )
+
+
+class DeclarationBilan(Base):
+    """« J'effectue des bilans ici », said by the professional after Pro Santé Connect.
+
+    Public once ``visible_le`` has passed (the operator's delay, or a moderator's early
+    approval), while ``statut`` is ``declaree`` and the place is still in the Annuaire.
+    """
+
+    __tablename__ = "declaration_bilan"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    activite_id: Mapped[int] = mapped_column(
+        ForeignKey("professionnel_activite.id"), unique=True)
+    rpps: Mapped[str] = mapped_column(Text, index=True)
+    realise_bilan: Mapped[bool] = mapped_column(Boolean)
+    lien_rdv: Mapped[str | None] = mapped_column(Text, doc="https:// validé et normalisé")
+    statut: Mapped[str] = mapped_column(Text, server_default="declaree")
+    declaree_le: Mapped[dt.datetime] = now_column()
+    visible_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    motif_masquage: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint(one_of("statut", DECLARATION_STATUTS), name="statut"),
+        CheckConstraint("statut <> 'masquee' OR motif_masquage IS NOT NULL", name="motif"),
+    )
+
+
+class ConnexionPSC(Base):
+    """A Pro Santé Connect sign-in under way: its state, nonce and PKCE verifier.
+
+    Kept server-side for ten minutes; the callback consumes the row (one use only).
+    """
+
+    __tablename__ = "connexion_psc"
+    etat: Mapped[str] = mapped_column(Text, primary_key=True)
+    nonce: Mapped[str] = mapped_column(Text)
+    verificateur: Mapped[str] = mapped_column(Text)
+    cree_le: Mapped[dt.datetime] = now_column()
+
+
+class SessionPro(Base):
+    """A professional's browser session after Pro Santé Connect (cookie value hashed)."""
+
+    __tablename__ = "session_pro"
+    empreinte: Mapped[str] = mapped_column(Text, primary_key=True)
+    rpps: Mapped[str] = mapped_column(Text)
+    csrf_empreinte: Mapped[str] = mapped_column(Text)
+    cree_le: Mapped[dt.datetime] = now_column()
+    expire_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -113,6 +113,21 @@ class Settings(BaseSettings):
         description="Adresse publique du service (ex. https://cartographie.sante.fr), base des "
                     "liens absolus (OGC API) ; sans elle, l'en-tête Host de la requête.",
     )
+    psc_issuer: str = Field(
+        default="https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet",
+        description="Émetteur OpenID Connect de Pro Santé Connect (sa configuration est lue "
+                    "à <émetteur>/.well-known/openid-configuration).",
+    )
+    psc_client_id: str | None = Field(
+        default=None, description="Identifiant client Pro Santé Connect ; sans lui, pas de "
+                                  "connexion des professionnels.")
+    psc_client_secret: str | None = None
+    psc_scope: str = "openid scope_all"
+    bilan_delai_publication_minutes: int = Field(
+        default=1440, ge=0,
+        description="Délai avant qu'une déclaration « je fais des bilans » soit publique, "
+                    "sauf validation plus tôt par un modérateur de l'ARS.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(

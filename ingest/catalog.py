@@ -10,7 +10,16 @@ from sqlalchemy import Engine
 
 from cartographie import jeux
 from cartographie.yamlsource import SourceError, line_of, read_yaml
-from ingest import finess, finess_csv, finess_fhir, finess_json, ror, vaccination
+from ingest import (
+    annuaire_sante,
+    finess,
+    finess_csv,
+    finess_fhir,
+    finess_json,
+    publish,
+    ror,
+    vaccination,
+)
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
 from ingest.runner import RunReport, run_ingestion
 from ingest.sources import binary_lines, detect_encoding, fetched, open_binary, text_lines
@@ -57,18 +66,27 @@ def parse_ror(path: Path, data_dir: Path) -> Iterator[Record | Rejection | OutOf
     return ror.parse(lambda: ror.resources_of(path, lambda p: text_lines(p, encoding)), types)
 
 
+def parse_annuaire_sante(path: Path, data_dir: Path) -> Iterator[Record | Rejection | OutOfScope]:
+    return annuaire_sante.parse(text_lines(path, detect_encoding(path)))
+
+
 @dataclass(frozen=True)
 class SourceKind:
     nom: str
     parser: Parser
     # How to bring a URL home when it is more than one file (a paged FHIR searchset).
     download: Callable[[str, Path], object] | None = None
+    # Sources of offers feed the jeux; the Annuaire Santé feeds the bilan's professionals.
+    publisher: Callable[..., dict[str, int]] = publish.publish
+    offres: bool = True
 
 
 SOURCES: dict[str, SourceKind] = {
     "finess": SourceKind("finess", parse_finess),
     "vaccination": SourceKind("vaccination", parse_vaccination),
     "ror": SourceKind("ror", parse_ror, download=ror.download_searchset),
+    "annuaire-sante": SourceKind("annuaire-sante", parse_annuaire_sante,
+                                 publisher=annuaire_sante.publish, offres=False),
 }
 
 
@@ -82,7 +100,9 @@ def ingest(
         return run_ingestion(
             engine, source, source_file, lambda: kind.parser(source_file.path, data_dir),
             data_dir, accept_retirements=accept_retirements, progress=progress,
-            after_publish=lambda connection: jeux.refresh(connection, data_dir),
+            after_publish=(lambda connection: jeux.refresh(connection, data_dir))
+            if kind.offres else None,
+            publisher=kind.publisher,
         )
 
 

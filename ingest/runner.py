@@ -166,8 +166,12 @@ def run_ingestion(
     data_dir: Path, *,
     accept_retirements: bool = False, progress: Callable[[int], None] | None = None,
     after_publish: Callable[[Connection], object] | None = None,
+    publisher: Callable[..., dict[str, int]] = publish.publish,
 ) -> RunReport:
     """Run one ingestion end to end; raise ``IngestionError`` (nothing published) on failure.
+
+    ``publisher`` turns the staged records into published rows (the offers by default; the
+    Annuaire Santé publishes places of practice instead).
 
     ``after_publish`` runs inside the publishing transaction when the run changed something
     (the jeux d'offres are recomputed there, so that cards and offers never disagree).
@@ -179,7 +183,7 @@ def run_ingestion(
             stage(connection, parse(), report, progress)
             connection.commit()
             with connection.begin():
-                report.counts = publish.publish(
+                report.counts = publisher(
                     connection, source, run_id, data_dir, accept_retirements=accept_retirements
                 )
                 changed = sum(report.counts[k] for k in ("inseres", "mis_a_jour", "retires"))

@@ -98,13 +98,15 @@ MARKER_CSS = """
 
 
 def sheet_map(place: dict[str, Any], cards: list[dict[str, Any]], tiles_url: str,
-              attribution: str) -> folium.Map:
+              attribution: str, interactive: bool = False) -> folium.Map:
     """The orientation sheet's map: the person's place and the numbered offers of each card.
 
-    Printed on paper: no zoom buttons, no dragging; numbers match the sheet's lists (one
-    numbering per card, through its jeux in order).
+    Printed on paper: no zoom buttons, no dragging (``interactive`` for a screen, as on the
+    « Faire mon bilan » page); numbers match the lists (one numbering per card, through its
+    jeux in order).
     """
-    m = base_map((place["lat"], place["lon"]), 12, tiles_url, attribution, interactive=False)
+    m = base_map((place["lat"], place["lon"]), 12, tiles_url, attribution,
+                 interactive=interactive)
     m.get_root().header.add_child(folium.Element(MARKER_CSS))
     points = [(place["lat"], place["lon"])]
     folium.CircleMarker((place["lat"], place["lon"]), radius=8, color="#fff", weight=3,

@@ -138,12 +138,16 @@ def demo_client(settings: Settings, demo_engine: Engine) -> Iterator[TestClient]
         yield client
 
 
-@contextmanager
-def running(app) -> Iterator[str]:
-    """The app on a loopback port, for clients that speak real HTTP (GDAL, Chromium)."""
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running(app, port: int | None = None) -> Iterator[str]:
+    """The app on a loopback port, for clients that speak real HTTP (GDAL, Chromium)."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
