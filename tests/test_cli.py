@@ -134,8 +134,8 @@ def test_runs_fit_an_80_column_terminal_with_nothing_cut(demo_engine):
     assert "inchangées" in detail and "sha256" in detail
 
 
-def test_wide_tables_become_one_block_per_row_in_80_columns(demo_engine):
-    """``qualite`` and the other reports keep every value readable, never « qu… »."""
+def test_quality_report_fits_80_columns_with_nothing_cut(demo_engine):
+    """A table too wide for the terminal turns into blocks « colonne : valeur », never « qu… »."""
     report = run_cli_at_80_columns(demo_engine, "qualite")
     assert all(len(line) <= 80 for line in report.splitlines()), report
     assert "…" not in report
