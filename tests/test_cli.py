@@ -140,3 +140,20 @@ def test_quality_report_fits_80_columns_with_nothing_cut(demo_engine):
     assert all(len(line) <= 80 for line in report.splitlines()), report
     assert "…" not in report
     assert "Offres publiées par carte" in report
+
+
+def test_a_table_too_wide_for_80_columns_becomes_blocks(monkeypatch):
+    from rich.console import Console
+
+    from cartographie import cli
+
+    terminal = Console(width=80, record=True)
+    monkeypatch.setattr(cli, "console", terminal)
+    reason = "même établissement FINESS et type équivalent, adresse et téléphone identiques"
+    cli._print_table("Sources de l'offre 12", ("source", "clé", "active", "score", "raison"),
+                     [("finess", "670780055", True, 1.0, reason)])
+    shown = terminal.export_text()
+    assert all(len(line) <= 80 for line in shown.splitlines()), shown
+    assert "…" not in shown
+    assert "clé    : 670780055" in shown and "raison : même établissement FINESS" in shown
+    assert " ".join(shown.split()).endswith(reason.split()[-1])  # folded, never cut
