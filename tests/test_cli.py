@@ -134,9 +134,26 @@ def test_runs_fit_an_80_column_terminal_with_nothing_cut(demo_engine):
     assert "inchangées" in detail and "sha256" in detail
 
 
-def test_wide_tables_become_one_block_per_row_in_80_columns(demo_engine):
-    """``qualite`` and the other reports keep every value readable, never « qu… »."""
+def test_quality_report_fits_80_columns_with_nothing_cut(demo_engine):
+    """A table too wide for the terminal turns into blocks « colonne : valeur », never « qu… »."""
     report = run_cli_at_80_columns(demo_engine, "qualite")
     assert all(len(line) <= 80 for line in report.splitlines()), report
     assert "…" not in report
     assert "Offres publiées par carte" in report
+
+
+def test_a_table_too_wide_for_80_columns_becomes_blocks(monkeypatch):
+    from rich.console import Console
+
+    from cartographie import cli
+
+    terminal = Console(width=80, record=True)
+    monkeypatch.setattr(cli, "console", terminal)
+    reason = "même établissement FINESS et type équivalent, adresse et téléphone identiques"
+    cli._print_table("Sources de l'offre 12", ("source", "clé", "active", "score", "raison"),
+                     [("finess", "670780055", True, 1.0, reason)])
+    shown = terminal.export_text()
+    assert all(len(line) <= 80 for line in shown.splitlines()), shown
+    assert "…" not in shown
+    assert "clé    : 670780055" in shown and "raison : même établissement FINESS" in shown
+    assert " ".join(shown.split()).endswith(reason.split()[-1])  # folded, never cut
