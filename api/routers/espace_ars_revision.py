@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import text
 
 from api.routers.contributions import client_ip
 from api.routers.espace_ars import (
@@ -33,9 +34,13 @@ def review_page(request: Request, visiteur: Connecte, session: WriteSession,
         code_region = contributions.region_of(visiteur.compte, region or None)
     except Refus as exc:
         raise refused(exc) from exc
-    total, offres = verification.to_review(session.connection(), code_region, SHOWN)
+    connection = session.connection()
+    total, offres = verification.to_review(connection, code_region, SHOWN)
+    nom_region = connection.execute(text("SELECT nom FROM region WHERE code = :r"),
+                                    {"r": code_region}).scalar_one_or_none()
     return page(request, "ars/a_revoir.html", visiteur=visiteur, offres=offres, total=total,
-                region=code_region, confirmees=confirmees)
+                region=code_region, nom_region=nom_region or code_region,
+                confirmees=confirmees)
 
 
 @router.post("/confirmation")
