@@ -57,7 +57,8 @@ from cartographie.noms import (
     # the trade's jargon: legal forms dropped while other words remain, acronyms at the head
     # spelled out (seen on the sheets of Nancy and Les Abymes)
     ("LBM SELAS CERBALLIANCE PARIS SITE OZOI", "Laboratoire Cerballiance Paris Site Ozoi"),
-    ("LBM CENTRE BIOLOG MEDICALE GRANDE-TERRE", "Laboratoire Centre Biologie Médicale Grande-Terre"),
+    ("LBM CENTRE BIOLOG MEDICALE GRANDE-TERRE",
+     "Laboratoire Centre Biologie Médicale Grande-Terre"),
     ("CDS INFIRMIERS DE CANCALE", "Centre de Santé Infirmiers de Cancale"),
     ("M DE S PLURIDISCIPLINAIRE LES MOUFFIAS", "Maison de Santé Pluridisciplinaire Les Mouffias"),
     ("SISA EVREUX SUD", "Maison de Santé Evreux Sud"),
