@@ -44,7 +44,8 @@ from cartographie.noms import (
     ("SAAD CCAS DE ROSNY SOUS BOIS", "SAAD CCAS de Rosny sous Bois"),
     # seen on the orientation answers (Brest, Lyon, Lille, Cayenne, Limoges, Paris)
     ("CENTRE PLANIF.& EDUCA. FAMILIALE", "Centre Planification & Éducation Familiale"),
-    ("CENTRE DE PLANIFIC. ET D'EDUC. FAMILIALE", "Centre de Planification et d'Éducation Familiale"),
+    ("CENTRE DE PLANIFIC. ET D'EDUC. FAMILIALE",
+     "Centre de Planification et d'Éducation Familiale"),
     ("CTRE PLANIF.VIEUX-TEMPLE", "Centre Planification Vieux-Temple"),
     ("DISPENS ANTIVENERIEN ET DEPISTAGE SIDA", "Dispensaire Antivénérien et Dépistage Sida"),
     ("CTRE MÉDICO.-PSYCHOLOG. ST LAURENT", "Centre Médico-Psychologique Saint-Laurent"),
