@@ -44,7 +44,8 @@ from cartographie.noms import (
     ("SAAD CCAS DE ROSNY SOUS BOIS", "SAAD CCAS de Rosny sous Bois"),
     # seen on the orientation answers (Brest, Lyon, Lille, Cayenne, Limoges, Paris)
     ("CENTRE PLANIF.& EDUCA. FAMILIALE", "Centre Planification & Éducation Familiale"),
-    ("CENTRE DE PLANIFIC. ET D'EDUC. FAMILIALE", "Centre de Planification et d'Éducation Familiale"),
+    ("CENTRE DE PLANIFIC. ET D'EDUC. FAMILIALE",
+     "Centre de Planification et d'Éducation Familiale"),
     ("CTRE PLANIF.VIEUX-TEMPLE", "Centre Planification Vieux-Temple"),
     ("DISPENS ANTIVENERIEN ET DEPISTAGE SIDA", "Dispensaire Antivénérien et Dépistage Sida"),
     ("CTRE MÉDICO.-PSYCHOLOG. ST LAURENT", "Centre Médico-Psychologique Saint-Laurent"),
@@ -57,7 +58,8 @@ from cartographie.noms import (
     # the trade's jargon: legal forms dropped while other words remain, acronyms at the head
     # spelled out (seen on the sheets of Nancy and Les Abymes)
     ("LBM SELAS CERBALLIANCE PARIS SITE OZOI", "Laboratoire Cerballiance Paris Site Ozoi"),
-    ("LBM CENTRE BIOLOG MEDICALE GRANDE-TERRE", "Laboratoire Centre Biologie Médicale Grande-Terre"),
+    ("LBM CENTRE BIOLOG MEDICALE GRANDE-TERRE",
+     "Laboratoire Centre Biologie Médicale Grande-Terre"),
     ("CDS INFIRMIERS DE CANCALE", "Centre de Santé Infirmiers de Cancale"),
     ("M DE S PLURIDISCIPLINAIRE LES MOUFFIAS", "Maison de Santé Pluridisciplinaire Les Mouffias"),
     ("SISA EVREUX SUD", "Maison de Santé Evreux Sud"),
