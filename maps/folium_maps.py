@@ -30,8 +30,11 @@ CLUSTER_CSS = [
     ("markerclusterdefaultcss", f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.Default.css"),
 ]
 # Colours of the jeux d'offres, in order (DSFR illustrative colours, readable on a map).
-PALETTE = ("#000091", "#c9191e", "#18753c", "#b34000", "#6e445a", "#006a6f", "#716043",
-           "#8d533e", "#3558a2", "#a558a0")
+# Jeux colours, in order: each at least 4.5:1 against white (the numbers drawn on them), and
+# the first six (a card has at most six jeux) told apart under protanopia, deuteranopia and
+# tritanopia (tests/test_accessibilite.py::test_map_colours_contrast_and_colour_blind_safe).
+PALETTE = ("#000091", "#c9191e", "#18753c", "#6e445a", "#3558a2", "#a558a0", "#b34000",
+           "#006a6f", "#716043", "#8d533e")
 PLACE_COLOUR = "#161616"
 FRANCE_CENTRE = (46.6, 2.4)
 

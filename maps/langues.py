@@ -135,6 +135,6 @@ def filtres(dossier: Path) -> dict[str, Any]:
         traduit = libelle(dossier, objet, genre, champ)
         if traduit is not None or courante() == FRANCAIS:
             return escape(traduit or francais(objet, champ))
-        return Markup('<span lang="fr">{}</span>').format(francais(objet, champ))
+        return Markup('<span lang="fr" dir="ltr">{}</span>').format(francais(objet, champ))
 
     return {"traduire": traduire, "traduire_texte": traduire_texte}

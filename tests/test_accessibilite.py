@@ -149,7 +149,57 @@ def test_keyboard_path_skip_link_filters_list_panel(axe_context, live_server):
 def test_screen_reader_names_of_the_switchers(axe_context, live_server):
     page = axe_context(PHONE, "fr")
     page.goto(live_server + "/cartes/nutrition?lang=ar")
+    page.click("#bouton-menu")  # on a phone, the switcher is in the header's menu
     switcher = page.get_by_role("navigation", name="اختيار اللغة")
     assert switcher.get_by_role("link", name="Français").get_attribute("lang") == "fr"
     assert page.get_by_role("navigation", name="نسخة النص").get_by_role(
         "link", name="سهل القراءة").count() == 1
+
+
+def srgb_to_linear(channel: int) -> float:
+    c = channel / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def linear_rgb(colour: str) -> list[float]:
+    return [srgb_to_linear(int(colour[i:i + 2], 16)) for i in (1, 3, 5)]
+
+
+def luminance(rgb: list[float]) -> float:
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+
+
+def cielab(rgb: list[float]) -> tuple[float, float, float]:
+    x = (0.4124 * rgb[0] + 0.3576 * rgb[1] + 0.1805 * rgb[2]) / 0.95047
+    y = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+    z = (0.0193 * rgb[0] + 0.1192 * rgb[1] + 0.9505 * rgb[2]) / 1.08883
+    f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in (x, y, z)]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+# Machado, Oliveira & Fernandes (2009), severity 1.0, on linear RGB.
+VISIONS = {
+    "ordinaire": ((1, 0, 0), (0, 1, 0), (0, 0, 1)),
+    "protanopie": ((0.152286, 1.052583, -0.204868), (0.114503, 0.786281, 0.099216),
+                   (-0.003882, -0.048116, 1.051998)),
+    "deutéranopie": ((0.367322, 0.860646, -0.227968), (0.280085, 0.672501, 0.047413),
+                     (-0.011820, 0.042940, 0.968881)),
+    "tritanopie": ((1.255528, -0.076749, -0.178779), (-0.078411, 0.930809, 0.147602),
+                   (0.004733, 0.691367, 0.303900)),
+}
+
+
+def test_map_colours_contrast_and_colour_blind_safe():
+    import itertools
+    import math
+
+    from maps.folium_maps import PALETTE
+
+    for colour in PALETTE:  # white numbers on each colour (sheet, map markers)
+        assert 1.05 / (luminance(linear_rgb(colour)) + 0.05) >= 4.5, colour
+    for vision, matrix in VISIONS.items():
+        seen = {c: cielab([max(0.0, min(1.0, sum(m * v for m, v in zip(row, linear_rgb(c),
+                                                                             strict=True))))
+                           for row in matrix]) for c in PALETTE[:6]}
+        for a, b in itertools.combinations(PALETTE[:6], 2):
+            assert math.dist(seen[a], seen[b]) >= 10, (vision, a, b)

@@ -38,6 +38,9 @@ TEMPLATES.env.install_gettext_callables(langues.gettext, langues.ngettext, newst
 # Editorial texts are ours, but raw HTML in them is still not let through.
 MARKDOWN = MarkdownIt("commonmark", {"html": False})
 TEMPLATES.env.filters["markdown"] = lambda source: MARKDOWN.render(source or "")
+# « Facile à lire »: one sentence a line, as written (each line break is kept).
+MARKDOWN_LIGNES = MarkdownIt("commonmark", {"html": False, "breaks": True})
+TEMPLATES.env.filters["markdown_lignes"] = lambda source: MARKDOWN_LIGNES.render(source or "")
 TEMPLATES.env.filters["horaires"] = describe_hours
 TEMPLATES.env.filters["tel"] = telephone_uri
 TEMPLATES.env.filters["km"] = lambda value: (

@@ -273,6 +273,7 @@
     line.className = "fr-mb-1w";
     const data = document.createElement("span");
     data.lang = "fr";
+    data.dir = "ltr";
     data.append(content);
     line.append(textNode("strong", `${t(label)} : `), data);
     return line;
