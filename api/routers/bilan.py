@@ -17,7 +17,7 @@ from api.deps import get_session
 from api.filters import paging
 from api.representation import GEOJSON, wants_geojson
 from api.routers.orientation import resolve_place
-from api.routers.pages import page, place_from_form
+from api.routers.pages import TEMPLATES, page, place_from_form
 from cartographie import bilan
 from cartographie.bilan import PROFESSION_SLUGS, Recherche
 from maps import folium_maps
@@ -29,6 +29,8 @@ Profession = Annotated[str | None, Query(
     pattern="^(medecin|pharmacien|sage-femme|infirmier)$",
     description="medecin, pharmacien, sage-femme ou infirmier")]
 PAGE_RESULTS = 30
+# « Prochain bilan » on the orientation page and sheet (``_prochain_bilan.html``).
+TEMPLATES.env.globals["prochain_bilan"] = bilan.prochaine_tranche
 
 
 def display_name(row: dict[str, Any]) -> str:
