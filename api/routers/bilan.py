@@ -69,7 +69,7 @@ def list_professionals(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     code_commune: Annotated[str | None, Query(pattern=r"^\d[\dAB]\d{3}$")] = None,
     adresse: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
-    rayon_km: Annotated[float, Query(gt=0, le=200)] = 30,
+    rayon_km: Annotated[float, Query(ge=0.1, le=200)] = 30,
     profession: Profession = None,
     code_region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
     f: Format = None,
