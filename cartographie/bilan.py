@@ -226,6 +226,7 @@ class Recherche:
     rayon_km: float = 30.0
     profession: str | None = None  # TRE_G15 code
     code_region: str | None = None
+    declaration_id: int | None = None
     limit: int = 50
     offset: int = 0
 
@@ -245,6 +246,9 @@ def professionnels(connection: Connection, recherche: Recherche) -> tuple[int, l
     if recherche.code_region:
         params["region"] = recherche.code_region
         where.append("p.code_region = :region")
+    if recherche.declaration_id is not None:
+        params["declaration"] = recherche.declaration_id
+        where.append("d.id = :declaration")
     distance = ("ST_Distance(p.geom::geography, "
                 "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)") if near else "NULL"
     condition = " AND ".join(where)
@@ -266,7 +270,7 @@ def professionnels(connection: Connection, recherche: Recherche) -> tuple[int, l
 
 
 def prochaine_tranche(age: int | None) -> tuple[int, int, str] | None:
-    """The age window of the next bilan: the current one if inside it, else the next."""
+    """The age window of the next bilan, after the one of this age (None: none left)."""
     if age is None:
         return None
-    return next((t for t in TRANCHES_AGE if age <= t[1]), None)
+    return next((t for t in TRANCHES_AGE if t[0] > age), None)

@@ -188,3 +188,52 @@ def test_moderation_api_needs_a_moderator_token(client, connection, lieux):
                          headers={"Authorization": f"Bearer {token}"})
     assert hidden.status_code == 204
     assert client.get("/api/v1/bilan/professionnels").json()["total"] == 0
+
+
+def test_ogc_collection_of_the_professionals(client, connection, lieux):
+    declaration = bilan.declarer(connection, RPPS, Reponse(lieux["colmar"], True, None), NOW)
+    bilan.declarer(connection, RPPS, Reponse(lieux["strasbourg"], True, None),
+                   dt.timedelta(hours=24))  # not public yet
+    ids = [c["id"] for c in client.get("/ogc/collections").json()["collections"]]
+    assert "bilan-professionnels" in ids
+    items = client.get("/ogc/collections/bilan-professionnels/items").json()
+    assert items["numberMatched"] == 1
+    assert items["features"][0]["properties"]["ville"] == "Colmar"
+    one = client.get(f"/ogc/collections/bilan-professionnels/items/{declaration}")
+    assert one.status_code == 200 and one.json()["id"] == declaration
+    hidden = client.get(f"/ogc/collections/bilan-professionnels/items/{declaration + 1}")
+    assert hidden.status_code == 404
+
+
+def test_next_bilan_window_follows_the_persons_age():
+    assert bilan.prochaine_tranche(30)[:2] == (45, 50)
+    assert bilan.prochaine_tranche(47)[:2] == (60, 65)  # the bilan of 45–50 is being done
+    assert bilan.prochaine_tranche(17)[:2] == (18, 25)
+    assert bilan.prochaine_tranche(72) is None
+
+
+def test_orientation_and_home_lead_to_the_bilan(client):
+    home = client.get("/")
+    assert 'href="/bilan">Faire mon bilan</a>' in home.text
+    answer = client.get("/orientation", params={"lieu": "67482", "age": "40",
+                                                "cartes": "addiction-tabac"})
+    assert "Prochain bilan prévention" in answer.text
+    assert "Entre <strong>45 et 50 ans</strong>, dans 5 ans" in answer.text
+    assert "/bilan?lieu=Strasbourg%20%2867482%29" in answer.text
+    sheet = client.get("/orientation/fiche", params={"lieu": "67482", "age": "40",
+                                                     "cartes": "addiction-tabac"})
+    assert "Prochain bilan prévention" in sheet.text
+
+
+def test_citizen_page_lists_and_maps_the_professionals(client, connection, lieux):
+    bilan.declarer(connection, RPPS, Reponse(lieux["strasbourg"], True,
+                                             "https://www.essai.fr/rdv"), NOW)
+    page = client.get("/bilan", params={"lieu": "Strasbourg"})
+    assert page.status_code == 200
+    assert "de 30 à 45 minutes" in page.text and "De 70 à 75 ans" in page.text
+    assert 'href="https://www.essai.fr/rdv"' in page.text and "Tél. 03 88 00 00 01" in page.text
+    assert 'src="/bilan/carte?lieu=Strasbourg"' in page.text
+    carte = client.get("/bilan/carte", params={"lieu": "Strasbourg"})
+    assert carte.status_code == 200 and "Dr Claire ESSAI" in carte.text
+    unknown = client.get("/bilan", params={"lieu": "Qqqqzz"})
+    assert unknown.status_code == 404 and "introuvable" in unknown.text

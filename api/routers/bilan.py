@@ -17,7 +17,7 @@ from api.deps import get_session
 from api.filters import paging
 from api.representation import GEOJSON, wants_geojson
 from api.routers.orientation import resolve_place
-from api.routers.pages import page, place_from_form
+from api.routers.pages import TEMPLATES, page, place_from_form
 from cartographie import bilan
 from cartographie.bilan import PROFESSION_SLUGS, Recherche
 from maps import folium_maps
@@ -29,6 +29,8 @@ Profession = Annotated[str | None, Query(
     pattern="^(medecin|pharmacien|sage-femme|infirmier)$",
     description="medecin, pharmacien, sage-femme ou infirmier")]
 PAGE_RESULTS = 30
+# « Prochain bilan » on the orientation page and sheet (``_prochain_bilan.html``).
+TEMPLATES.env.globals["prochain_bilan"] = bilan.prochaine_tranche
 
 
 def display_name(row: dict[str, Any]) -> str:
@@ -67,7 +69,7 @@ def list_professionals(
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     code_commune: Annotated[str | None, Query(pattern=r"^\d[\dAB]\d{3}$")] = None,
     adresse: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
-    rayon_km: Annotated[float, Query(gt=0, le=200)] = 30,
+    rayon_km: Annotated[float, Query(ge=0.1, le=200)] = 30,
     profession: Profession = None,
     code_region: Annotated[str | None, Query(pattern=r"^\d{2}$")] = None,
     f: Format = None,

@@ -1,9 +1,10 @@
 """OGC API – Features (Part 1: core, GeoJSON, OpenAPI 3.0) under ``/ogc``.
 
 So that QGIS, GDAL/OGR and other GIS tools read the offers natively: one collection with
-all offers, one per thematic card. Items take ``bbox``, ``limit``, ``offset`` and the same
-filters as ``/api/v1/offres``, and page through ``next`` links: a keyset ``curseur`` (stable
-while offers change) unless ordered by distance.
+all offers, one per thematic card, and the professionals who carry out the bilan
+(``bilan-professionnels``, as ``/api/v1/bilan/professionnels``). Offer items take ``bbox``,
+``limit``, ``offset`` and the same filters as ``/api/v1/offres``, and page through ``next``
+links: a keyset ``curseur`` (stable while offers change) unless ordered by distance.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from sqlalchemy.orm import Session
 
 from api.deps import get_session
 from api.filters import feed_filters
-from api.representation import GEOJSON, feature_collection, offer_feature, public_base
-from cartographie import recherche
+from api.representation import GEOJSON, offer_feature, public_base
+from api.routers.bilan import professional_feature
+from cartographie import bilan, recherche
 from cartographie.recherche import MAX_LIMIT, Filtres
 
 router = APIRouter(prefix="/ogc", tags=["OGC API – Features"])
 ALL = "offres"
+BILAN = "bilan-professionnels"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -42,7 +45,10 @@ def collections(session: Session) -> list[dict]:
     cards = session.execute(text("SELECT slug, nom, resume FROM carte ORDER BY ordre")).all()
     return [{"id": ALL, "title": "Toutes les offres de prévention",
              "description": "Toutes les offres publiées, toutes cartes confondues."}] + [
-        {"id": slug, "title": nom, "description": resume} for slug, nom, resume in cards]
+        {"id": slug, "title": nom, "description": resume} for slug, nom, resume in cards] + [
+        {"id": BILAN, "title": "Professionnels qui font « Mon bilan prévention »",
+         "description": "Médecins, pharmaciens, infirmiers et sages-femmes qui ont déclaré "
+                        "faire le bilan, à chacun de leurs lieux d'exercice."}]
 
 
 def describe(request: Request, collection: dict) -> dict:
@@ -126,9 +132,15 @@ def items(
     f: FormatParam = None,
 ) -> JSONResponse:
     collection_or_404(session, collection_id)
-    if collection_id != ALL:
-        filters.carte = collection_id
-    total, rows = recherche.search(session.connection(), filters, limit, offset)
+    if collection_id == BILAN:
+        total, rows = bilan.professionnels(session.connection(),
+                                           bilan.Recherche(limit=limit, offset=offset))
+        features = [professional_feature(row) for row in rows]
+    else:
+        if collection_id != ALL:
+            filters.carte = collection_id
+        total, rows = recherche.search(session.connection(), filters, limit, offset)
+        features = [offer_feature(row) for row in rows]
     url = f"{base(request)}/collections/{collection_id}/items"
     query = {k: v for k, v in request.query_params.items()
              if k not in ("offset", "limit", "curseur")}
@@ -137,7 +149,7 @@ def items(
         href = f"{url}?{urlencode({**query, 'limit': limit, **position})}"
         return {"href": href, "rel": rel, "type": GEOJSON, "title": title}
 
-    if filters.near:  # ordered by distance: offset paging
+    if filters.near or collection_id == BILAN:  # by distance, or professionals: offsets
         links = [page("self", "Cette page", offset=offset)]
         if offset + len(rows) < total:
             links.append(page("next", "Page suivante", offset=offset + limit))
@@ -148,7 +160,8 @@ def items(
         links = [page("self", "Cette page", **here)]
         if len(rows) == limit:
             links.append(page("next", "Page suivante", curseur=rows[-1]["id"]))
-    body = feature_collection(rows, total, links)
+    body = {"type": "FeatureCollection", "numberMatched": total,
+            "numberReturned": len(features), "features": features, "links": links}
     body["timeStamp"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return JSONResponse(body, media_type=GEOJSON)
 
@@ -163,11 +176,17 @@ def item(
     f: FormatParam = None,
 ) -> JSONResponse:
     collection_or_404(session, collection_id)
-    filters = Filtres(ids=[feature_id], carte=None if collection_id == ALL else collection_id)
-    rows = recherche.page(session.connection(), filters, 1, 0)
-    if not rows:
-        raise HTTPException(404, f"L'offre {feature_id} n'est pas dans « {collection_id} ».")
-    feature = offer_feature(rows[0])
+    if collection_id == BILAN:
+        rows = bilan.professionnels(session.connection(),
+                                    bilan.Recherche(declaration_id=feature_id))[1]
+        feature = professional_feature(rows[0]) if rows else None
+    else:
+        filters = Filtres(ids=[feature_id],
+                          carte=None if collection_id == ALL else collection_id)
+        rows = recherche.page(session.connection(), filters, 1, 0)
+        feature = offer_feature(rows[0]) if rows else None
+    if feature is None:
+        raise HTTPException(404, f"L'élément {feature_id} n'est pas dans « {collection_id} ».")
     url = f"{base(request)}/collections/{collection_id}"
     feature["links"] = [
         {"href": f"{url}/items/{feature_id}", "rel": "self", "type": GEOJSON},

@@ -1,8 +1,8 @@
 """« Mon bilan prévention »: professionals and places (Annuaire Santé), their declarations,
 Pro Santé Connect sign-ins and sessions (issue 19).
 
-Revision ID: 0015
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02
 """
 
@@ -12,8 +12,8 @@ import geoalchemy2
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | None = "0010"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
