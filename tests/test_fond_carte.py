@@ -47,7 +47,8 @@ def test_card_map_asks_the_ign_plan_and_credits_ign(browser, live_server):
                or route.fulfill(status=200, content_type="image/png",
                                 body=TILE_PNG.read_bytes()))
     page.goto(f"{live_server}/cartes/addiction-tabac?z=9&c=48.57,7.75")
-    page.wait_for_function("document.querySelectorAll('.leaflet-tile-loaded').length > 0")
+    # locators, not wait_for_function: its polling evaluates a string, which our CSP forbids
+    page.locator(".leaflet-tile-loaded").first.wait_for(state="attached")
     assert asked and all(url.startswith(IGN_PLAN_URL.split("?")[0]) for url in asked)
     assert "LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2" in asked[0]
     assert "IGN" in page.locator(".leaflet-control-attribution").inner_text()
@@ -64,8 +65,8 @@ def test_with_the_network_blocked_the_map_draws_our_outlines(browser, live_serve
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{live_server}/cartes/addiction-tabac?z=10&c=48.57,7.75")
-    page.wait_for_function(
-        "document.querySelectorAll('.leaflet-contours-pane path').length > 20", timeout=20_000)
+    page.locator(".leaflet-contours-pane path").nth(20).wait_for(state="attached",
+                                                                 timeout=20_000)
     assert page.locator("#carte.fond-secours").count() == 1
     assert "fond de secours" in page.locator(".leaflet-control-attribution").inner_text()
     page.wait_for_timeout(500)
