@@ -330,8 +330,11 @@
     }
     panel.replaceChildren(...parts);
     panel.hidden = false;
+    // A marker shown on its own gets its tooltip; one inside a cluster (or not drawn) is
+    // reached by moving the map. Not zoomToShowLayer: the move redraws the markers, and its
+    // callback then ran on a removed marker (a Leaflet error, seen in the widget).
     const marker = markers.get(offer.id);
-    if (marker) clusters.zoomToShowLayer(marker, () => marker.openTooltip());
+    if (marker && clusters.getVisibleParent(marker) === marker) marker.openTooltip();
     else if (fromList && offer.lat !== null) map.setView([offer.lat, offer.lon], Math.max(map.getZoom(), 15));
     if (fromList) title.setAttribute("tabindex", "-1"), title.focus();
   }
