@@ -10,7 +10,6 @@ docs/accessibilite.md.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,6 @@ from tests.conftest import running
 from tests.test_browser import DESKTOP, PHONE, STRASBOURG, sign_in
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-SHOTS = Path("/work/briefs/shots")
 BLOQUANTES = {"serious", "critical"}
 # Accepted, with the reason in docs/accessibilite.md.
 ACCEPTEES: set[str] = set()
@@ -121,9 +119,6 @@ def test_screenshots_of_the_arabic_sheet_and_the_ukrainian_card(axe_context, liv
     page.goto(f"{live_server}/cartes/vaccination-adulte?lecture=facile")
     shots.append(artifact("17-carte-facile-a-lire.png"))
     page.locator(".editorial").screenshot(path=shots[2])
-    if SHOTS.is_dir():
-        for shot in shots:
-            shutil.copy(shot, SHOTS / shot.name)
 
 
 def test_keyboard_path_skip_link_filters_list_panel(axe_context, live_server):

@@ -17,13 +17,10 @@ from tests.test_browser import page, sign_in  # noqa: F401  (the page fixture)
 DATA = Path(__file__).resolve().parent.parent / "data"
 EXTRACTION = (Path(__file__).resolve().parent / "data"
               / "PS_LibreAcces_Personne_activite_202612010000-ESSAI.txt")
-SHOTS = Path("/work/briefs/shots")
 
 
 def shot(page, name: str) -> None:  # noqa: F811
     page.screenshot(path=artifact(f"{name}.png"), full_page=True)
-    if SHOTS.is_dir():
-        page.screenshot(path=SHOTS / f"ISSUE-19-{name}.png", full_page=True)
 
 
 def test_professional_declares_ars_approves_citizen_finds(page, ingest_engine):  # noqa: F811

@@ -13,7 +13,6 @@ from tests.test_browser import DESKTOP
 from tests.test_ogc_tiles import decode, tile_of
 
 STRASBOURG = (7.7521, 48.5734)
-SHOTS = Path("/work/briefs/shots")  # where the team looks at the screenshots, if present
 # Any small PNG stands for an IGN tile: there is no internet in the tests.
 TILE_PNG = (Path(__file__).resolve().parent.parent / "maps" / "static" / "vendor" / "leaflet"
             / "images" / "layers.png")
@@ -71,7 +70,5 @@ def test_with_the_network_blocked_the_map_draws_our_outlines(browser, live_serve
     assert "fond de secours" in page.locator(".leaflet-control-attribution").inner_text()
     page.wait_for_timeout(500)
     page.screenshot(path=str(artifact("fond-secours-carte.png")))
-    if SHOTS.is_dir():
-        page.screenshot(path=str(SHOTS / "ISSUE-18-fond-secours.png"))
     assert not errors, errors
     context.close()

@@ -7,15 +7,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from api.app import create_app
 from tests.browser import artifact
 from tests.conftest import running
-
-SHOTS = Path("/work/briefs/shots")
 
 
 def free_port() -> int:
@@ -87,8 +84,6 @@ def test_the_widget_works_inside_an_allowed_partner_site(browser, service_allowi
         frame.locator("#fiche-offre").wait_for(state="visible")
         page.wait_for_timeout(500)
         page.screenshot(path=str(artifact("widget-partenaire.png")))
-        if SHOTS.is_dir():
-            page.screenshot(path=str(SHOTS / "ISSUE-18-widget.png"))
     context.close()
     assert not errors, errors
 
