@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -131,13 +132,26 @@ def authenticate(connection: Connection, token: str) -> Compte | None:
 
 def open_session(connection: Connection, compte: Compte) -> tuple[str, str]:
     """A new browser session for a token: returns (cookie value, CSRF token)."""
+    return new_session(connection, "session_web", "jeton_id", compte.jeton_id,
+                       SESSION_LIFETIME)
+
+
+SESSION_TABLES = {"session_web", "session_pro"}
+
+
+def new_session(connection: Connection, table: str, owner_column: str, owner: Any,
+                lifetime: dt.timedelta) -> tuple[str, str]:
+    """A session row of ``table`` (ARS accounts or professionals): (cookie value, CSRF
+    token), only their digests stored; the table's expired sessions are swept at once."""
+    if table not in SESSION_TABLES:
+        raise ValueError(table)
     session_value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    connection.execute(text("DELETE FROM session_web WHERE expire_le < now()"))
-    connection.execute(text("""
-        INSERT INTO session_web (jeton_id, empreinte, csrf_empreinte, expire_le)
-        VALUES (:jeton, :digest, :csrf, now() + :lifetime)
-    """), {"jeton": compte.jeton_id, "digest": digest(session_value), "csrf": digest(csrf),
-           "lifetime": SESSION_LIFETIME})
+    connection.execute(text(f"DELETE FROM {table} WHERE expire_le < now()"))
+    connection.execute(text(f"""
+        INSERT INTO {table} ({owner_column}, empreinte, csrf_empreinte, expire_le)
+        VALUES (:owner, :digest, :csrf, now() + :lifetime)
+    """), {"owner": owner, "digest": digest(session_value), "csrf": digest(csrf),
+           "lifetime": lifetime})
     return session_value, csrf
 
 

@@ -129,13 +129,8 @@ def callback(request: Request, session: WriteSession) -> Response:
     except ConnexionRefusee as exc:
         session.commit()  # the sign-in's row is consumed even when it fails
         raise HTTPException(401, str(exc)) from exc
-    value, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    connection.execute(text("DELETE FROM session_pro WHERE expire_le < now()"))
-    connection.execute(text("""
-        INSERT INTO session_pro (empreinte, rpps, csrf_empreinte, expire_le)
-        VALUES (:d, :rpps, :c, now() + :life)
-    """), {"d": comptes.digest(value), "rpps": rpps, "c": comptes.digest(csrf),
-         "life": SESSION_LIFETIME})
+    value, csrf = comptes.new_session(connection, "session_pro", "rpps", rpps,
+                                      SESSION_LIFETIME)
     session.commit()
     response = RedirectResponse(PREFIX, status_code=303)
     seconds = int(SESSION_LIFETIME.total_seconds())
