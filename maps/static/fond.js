@@ -14,10 +14,19 @@
     communes: { fill: false, stroke: true, color: "#c8c8c8", weight: 0.5 },
   };
 
+  /* VectorGrid lets a tile whose fetch fails (network lost, server restarting) end in an
+   * unhandled rejection: such a tile is drawn empty instead, and the next pan asks again. */
+  const Outlines = L.VectorGrid.Protobuf.extend({
+    _getVectorTilePromise: function (coords) {
+      return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords)
+        .catch(() => ({ layers: {} }));
+    },
+  });
+
   function drawOutlines(map) {
     map.getContainer().classList.add("fond-secours");
     map.createPane("contours").style.zIndex = 150;  // above the tile pane, below the data
-    L.vectorGrid.protobuf("/tiles/contours/{z}/{x}/{y}.mvt", {
+    new Outlines("/tiles/contours/{z}/{x}/{y}.mvt", {
       pane: "contours", maxNativeZoom: 14, interactive: false,
       rendererFactory: L.svg.tile, vectorTileLayerStyles: STYLES,
       attribution: "Contours : IGN Admin Express (fond de secours)",
