@@ -3,13 +3,19 @@
 Each FINESS establishment (ET) in a prevention-relevant category becomes a structure and
 one offer. Which categories are relevant, and the kinds of offer, gratuité and public they
 imply, is the table ``data/finess/categories.csv`` (formats.md §1.4), not code.
+
+Some services are filed under the category of the hospital that runs them: 470 CMP of the
+national file are ET of a psychiatric or general hospital (292, 355…), the only CMP of
+Martinique among them. ``data/finess/reclassements.csv`` names them by their name, so they
+are offered as what they are while the structure keeps its declared category.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -67,10 +73,40 @@ class Category:
     gratuit: bool | None
     age_min: int | None
     age_max: int | None
+    # Out of scope, except an ET whose name matches: then it is offered as ``comme``.
+    reclassement: tuple[re.Pattern[str], Category] | None = None
+
+    def for_name(self, nom: str) -> Category | None:
+        """The category an ET of this category and name is offered as, or ``None``."""
+        if self.prevention:
+            return self
+        if self.reclassement is None:
+            return None
+        pattern, comme = self.reclassement
+        return comme if pattern.search(_comparable(nom)) else None
+
+
+def _comparable(nom: str) -> str:
+    """Capitals without accents, the form the reclassification patterns are written in."""
+    decomposed = unicodedata.normalize("NFKD", nom.upper())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 @lru_cache
 def categories(path: Path) -> dict[str, Category]:
+    """The categories of ``path``, with the reclassifications of ``reclassements.csv`` beside it."""
+    table = _read_categories(path)
+    reclassements = path.with_name("reclassements.csv")
+    if reclassements.exists():
+        with reclassements.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle, delimiter=";"):
+                rule = (re.compile(row["nom"]), table[row["comme"]])
+                for code in row["categories"].split("|"):
+                    table[code] = replace(table[code], reclassement=rule)
+    return table
+
+
+def _read_categories(path: Path) -> dict[str, Category]:
     with path.open(encoding="utf-8", newline="") as handle:
         return {
             row["code"]: Category(
@@ -121,11 +157,12 @@ def to_record(
         return Rejection(ligne, ressource or et.finess_et, problem)
     if not et.categorie:
         return Rejection(ligne, et.finess_et, "catégorie d'établissement absente")
-    category = table.get(et.categorie)
-    if category is None:
+    declared = table.get(et.categorie)
+    if declared is None:
         return Rejection(ligne, et.finess_et,
                          f"catégorie d'établissement inconnue « {et.categorie} »")
-    if not category.prevention:
+    category = declared.for_name(et.nom)
+    if category is None:
         return OutOfScope(ligne)
     repaired = False
     if et.lon is not None and et.lat is not None and not in_france(et.lon, et.lat):
@@ -154,6 +191,7 @@ def to_record(
         "attributs": {
             "categorie_finess": category.code,
             "categorie_finess_agregee": category.code_agrege,
+            **({"categorie_finess_declaree": declared.code} if declared is not category else {}),
             "siret": et.siret,
             "date_maj": et.date_maj,
             **({"coordonnees_reprojetees": True} if repaired else {}),
@@ -164,8 +202,8 @@ def to_record(
             "siret": et.siret,
             "nom": " ".join(et.nom.split()),
             "nom_long": " ".join(et.nom_long.split()) if et.nom_long else None,
-            "categorie_finess": category.code,
-            "categorie_finess_libelle": category.libelle,
+            "categorie_finess": declared.code,
+            "categorie_finess_libelle": declared.libelle,
         },
     }
     return Record(et.finess_et, ligne, brut, champs, et.lon, et.lat)

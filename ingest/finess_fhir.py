@@ -77,14 +77,15 @@ def establishment(organization: dict[str, Any], location: dict[str, Any] | None)
 
 
 def out_of_scope_organization(line: bytes, table: dict[str, Category]) -> str | None:
-    """The id of an Organization line whose known category is not prevention, else None."""
+    """The id of an Organization line whose known category is not prevention, else None
+    (also when its name may still bring it in: ``Category.reclassement``)."""
     if IS_ORGANIZATION not in line:
         return None
     coding = CATEGORY_CODING.search(line)
     code = CODE.search(coding.group(0)) if coding else None
     category = table.get(code.group(1).decode("ascii", "replace")) if code else None
     identifier = ORGANIZATION_ID.search(line)
-    if category is None or category.prevention or identifier is None:
+    if category is None or category.prevention or category.reclassement or identifier is None:
         return None
     return identifier.group(1).decode("utf-8", "replace")
 

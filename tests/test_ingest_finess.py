@@ -279,3 +279,48 @@ def test_a_csv_in_no_known_encoding_fails_clearly(ingest_engine, tmp_path):
     path.write_bytes(b"finess;etalab;111;2026-05-12\nstructureet;\x81\x8d\x8f;x\n")
     with pytest.raises(IngestionError, match="ni UTF-8 ni Windows-1252"):
         run_finess(ingest_engine, str(path))
+
+
+def test_a_cmp_filed_under_its_hospital_category_is_offered_as_a_cmp(ingest_engine, tmp_path):
+    """470 CMP of the national file are ET of their hospital's category (292, 355…): the only
+    CMP of Martinique among them. Their name brings them in; other hospital ET stay out."""
+    lines = demo_lines()
+    hospital_pairs = pairs(lines, "292") + pairs(lines, "355")
+    cmp = [p for p in hospital_pairs if '"name": "CMP ADULTES METZ  JURY"' in p[0]]
+    psychiatric_hospital = [p for p in pairs(lines, "292")
+                            if "CMP" not in p[0] and "MEDICO" not in p[0]][:1]
+    assert cmp and psychiatric_hospital
+    run = run_finess(ingest_engine, write(tmp_path / "cmp.ndjson",
+                                          [line for pair in cmp + psychiatric_hospital
+                                           for line in pair]))
+    with ingest_engine.connect() as connection:
+        offers = connection.execute(text("""
+            SELECT o.nom, o.attributs->>'categorie_finess', o.attributs->>'categorie_finess_declaree',
+                   s.categorie_finess, o.gratuit,
+                   array(SELECT jeu_slug FROM jeu_offre j WHERE j.offre_id = o.id ORDER BY 1)
+            FROM offre o JOIN structure s ON s.id = o.structure_id
+        """)).all()
+    assert offers == [("CMP Adultes Metz Jury", "156", "292", "292", True, ["cmp-adultes"])]
+    assert run.hors_champ == 1
+
+
+def test_reclassification_reads_the_name_not_a_similar_one():
+    from ingest.finess import Establishment, categories, to_record
+    table = categories(DATA / "finess" / "categories.csv")
+
+    def category_of(nom: str, categorie: str) -> str | None:
+        record = to_record(Establishment(
+            finess_et="570013011", finess_ej=None, nom=nom, nom_long=None, adresse=None,
+            code_postal="57100", ville=None, code_commune=None, telephone=None, siret=None,
+            categorie=categorie, date_maj=None, lon=None, lat=None), 1, None, {}, table)
+        return getattr(record, "champs", {}).get("attributs", {}).get("categorie_finess")
+
+    # Real names of the national file, with their declared category.
+    assert category_of("CENTRE MEDICO PSYCHOLOGIQUE", "292") == "156"  # Martinique
+    assert category_of("HOP DE JOUR CMP CH DIGNE", "355") == "156"
+    assert category_of("CMP-CATTP ADULTES VILLERUPT SOS SANTE", "365") == "156"
+    assert category_of("CENTRE MÉDICO-PSYCHOLOGIQUE", "292") == "156"
+    assert category_of("CMPP MAX CARISTAN", "292") is None  # a CMPP is not a CMP
+    assert category_of("CENTRE HOSPITALIER DE DIGNE", "355") is None
+    assert category_of("CMP USN2 - SMPR", "415") is None  # prison unit: not for the public
+    assert category_of("SESSAD DU CMP LE CHATEAU", "182") is None

@@ -245,3 +245,28 @@ def test_old_age_psychiatry_cmps_are_for_65_and_over(ingest_engine):
         assert rows[name].jeux == ["cmp-personnes-agees"], name
         assert rows[name].public_age_min == 65, name
 
+
+
+def test_a_residential_csapa_is_not_offered_to_a_smoker_but_as_a_stay(ingest_engine, tmp_path):
+    """« RESEAU FAMILLES D'ACCUEIL » (a CSAPA of Lille, national file) came first for a
+    smoker in Lille: a stay in a therapeutic family is prepared with an ambulatory CSAPA."""
+    import gzip
+    import json
+    with gzip.open(DEMO_FINESS, "rt", encoding="utf-8") as handle:
+        lines = handle.readlines()
+    csapa = [(org, loc) for org, loc in zip(lines, lines[1:], strict=False)
+             if '"Organization"' in org and '"code": "197"' in org and '"Location"' in loc][:2]
+    (first, first_loc), (second, second_loc) = csapa
+    residential = {**json.loads(first), "name": "RESEAU FAMILLES D'ACCUEIL"}
+    path = tmp_path / "csapa.ndjson"
+    path.write_text("".join([json.dumps(residential) + "\n", first_loc, second, second_loc]),
+                    encoding="utf-8")
+    ingest(ingest_engine, "finess", str(path), DATA)
+    with ingest_engine.connect() as connection:
+        jeux_of = dict(connection.execute(text("""
+            SELECT o.nom_source LIKE 'RESEAU FAMILLES%',
+                   array(SELECT jeu_slug FROM jeu_offre j WHERE j.offre_id = o.id ORDER BY 1)
+            FROM offre o""")).all())
+    assert jeux_of[True] == ["csapa-hebergement-alcool", "csapa-hebergement-drogues"]
+    assert {"csapa-tabac", "csapa-alcool", "csapa-drogues", "csapa-jeux"} <= set(jeux_of[False])
+    assert not {"csapa-hebergement-alcool", "csapa-hebergement-drogues"} & set(jeux_of[False])
