@@ -4,7 +4,7 @@ Each FINESS establishment (ET) in a prevention-relevant category becomes a struc
 one offer. Which categories are relevant, and the kinds of offer, gratuité and public they
 imply, is the table ``data/finess/categories.csv`` (formats.md §1.4), not code.
 
-Some services are filed under the category of the hospital that runs them: 470 CMP of the
+Some services are filed under the category of the hospital that runs them: 471 CMP of the
 national file are ET of a psychiatric or general hospital (292, 355…), the only CMP of
 Martinique among them. ``data/finess/reclassements.csv`` names them by their name, so they
 are offered as what they are while the structure keeps its declared category.

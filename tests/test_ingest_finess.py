@@ -282,7 +282,7 @@ def test_a_csv_in_no_known_encoding_fails_clearly(ingest_engine, tmp_path):
 
 
 def test_a_cmp_filed_under_its_hospital_category_is_offered_as_a_cmp(ingest_engine, tmp_path):
-    """470 CMP of the national file are ET of their hospital's category (292, 355…): the only
+    """471 CMP of the national file are ET of their hospital's category (292, 355…): the only
     CMP of Martinique among them. Their name brings them in; other hospital ET stay out."""
     lines = demo_lines()
     hospital_pairs = pairs(lines, "292") + pairs(lines, "355")
