@@ -165,8 +165,8 @@ def test_taxonomies_and_terms_are_valid_and_filter_as_the_search_api(demo_client
 
 
 def test_search_and_proximity(demo_client):
-    found = demo_client.get("/hsds/services", params={"search": "tabac"}).json()
-    expected = demo_client.get("/api/v1/offres", params={"q": "tabac", "a_distance": "true"})
+    found = demo_client.get("/hsds/services", params={"search": "csapa"}).json()
+    expected = demo_client.get("/api/v1/offres", params={"q": "csapa", "a_distance": "true"})
     assert found["total_items"] == expected.json()["total"] > 0
     near = demo_client.get("/hsds/service_at_locations", params={
         "lat": 48.5734, "lon": 7.7521, "rayon_km": 5, "per_page": 200}).json()
@@ -179,6 +179,8 @@ def test_search_and_proximity(demo_client):
 def test_ndjson_streams_every_item_without_pages(demo_client, demo_engine):
     response = demo_client.get("/hsds/services", params={"format": "ndjson"})
     assert response.headers["content-type"].startswith("application/x-ndjson")
+    assert "etag" not in response.headers  # streamed, not buffered to be hashed
+    assert demo_client.get("/hsds/services").headers["etag"]
     lines = response.text.splitlines()
     assert len(lines) == published_count(demo_engine)
     for line in lines[::50]:

@@ -29,6 +29,7 @@ NDJSON = "application/x-ndjson"
 STREAM_BATCH = 500
 TERM_FILTERS = {"theme": "theme", "carte": "carte", "type_offre": "type_offre",
                 "besoin": "besoin"}
+EARLIEST = dt.datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC)
 HsdsId = Annotated[str, Path(max_length=36, description="Identifiant HSDS (UUID)")]
 Format = Annotated[str, Query(pattern="^(json|ndjson)$", description=(
     "json (défaut, paginé) ou ndjson : tous les résultats, un objet par ligne, en flux"))]
@@ -62,7 +63,7 @@ def hsds_filters(
         if modified_after.tzinfo is None:
             modified_after = modified_after.replace(tzinfo=dt.UTC)
         # HSDS says « on or after »; our clause is strictly after.
-        filters.modifie_apres = modified_after - dt.timedelta(microseconds=1)
+        filters.modifie_apres = max(modified_after, EARLIEST) - dt.timedelta(microseconds=1)
     return filters
 
 
