@@ -29,6 +29,8 @@ NDJSON = "application/x-ndjson"
 STREAM_BATCH = 500
 TERM_FILTERS = {"theme": "theme", "carte": "carte", "type_offre": "type_offre",
                 "besoin": "besoin"}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Inconnu, ou rien de publié (problem+json)"}}
 EARLIEST = dt.datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC)
 HsdsId = Annotated[str, Path(max_length=36, description="Identifiant HSDS (UUID)")]
 Format = Annotated[str, Query(pattern="^(json|ndjson)$", description=(
@@ -129,25 +131,26 @@ def list_services(
     return _listing(session, filters, paging, format, _services)
 
 
-def _offer_row(session: Session, entity: str, value: str) -> dict[str, Any]:
+def _published_offer(session: Session, entity: str,
+                     value: str) -> tuple[dict[str, Any], hsds.Contexte]:
+    """The published offer behind an HSDS id of ``entity``, and what its item needs."""
     number = hsds.entity_number(entity, value)
     row = recherche.offer(session.connection(), number) if number else None
     if row is None:
         raise HTTPException(404, f"{value} : aucun élément publié n'a cet identifiant.")
-    return row
+    return row, hsds.context(session.connection(), [row["id"]])
 
 
 @router.get("/services/{id}", summary="Un service, avec son lieu, ses termes et sa structure",
-            responses={404: {"description": "Inconnu ou non publié (problem+json)"}})
+            responses=NOT_FOUND)
 def get_service(
     id: HsdsId, session: Annotated[Session, Depends(get_session)],  # noqa: A002
 ) -> JSONResponse:
-    row = _offer_row(session, "service", id)
-    connection = session.connection()
-    structure = hsds.structure(connection, row["structure_id"]) if row["structure_id"] else None
+    row, context = _published_offer(session, "service", id)
+    structure = (hsds.structure(session.connection(), row["structure_id"])
+                 if row["structure_id"] else None)
     return JSONResponse(hsds.service(
-        row, hsds.context(connection, [row["id"]]),
-        organization_item=hsds.organization(structure) if structure else None))
+        row, context, organization_item=hsds.organization(structure) if structure else None))
 
 
 @router.get("/service_at_locations", summary=(
@@ -172,12 +175,11 @@ def list_services_at_locations(
 
 
 @router.get("/service_at_locations/{id}", summary="Un service en son lieu",
-            responses={404: {"description": "Inconnu ou non publié (problem+json)"}})
+            responses=NOT_FOUND)
 def get_service_at_location(
     id: HsdsId, session: Annotated[Session, Depends(get_session)],  # noqa: A002
 ) -> JSONResponse:
-    row = _offer_row(session, "service_at_location", id)
-    item = hsds.service_at_location(row, hsds.context(session.connection(), [row["id"]]),
+    item = hsds.service_at_location(*_published_offer(session, "service_at_location", id),
                                     with_service=True)
     if item is None:
         raise HTTPException(404, f"{id} : cette offre est à distance, sans lieu.")
@@ -198,7 +200,7 @@ def list_organizations(
 
 
 @router.get("/organizations/{id}", summary="Une structure, avec ses identifiants",
-            responses={404: {"description": "Inconnue ou sans offre publiée (problem+json)"}})
+            responses=NOT_FOUND)
 def get_organization(
     id: HsdsId, session: Annotated[Session, Depends(get_session)],  # noqa: A002
 ) -> JSONResponse:
@@ -216,7 +218,7 @@ def list_taxonomies() -> dict[str, Any]:
 
 
 @router.get("/taxonomies/{id}", summary="Une taxonomie",
-            responses={404: {"description": "Inconnue (problem+json)"}})
+            responses=NOT_FOUND)
 def get_taxonomy(id: HsdsId) -> dict[str, Any]:  # noqa: A002
     found = next((item for item in hsds.taxonomies() if item["id"] == id), None)
     if found is None:
@@ -239,7 +241,7 @@ def list_taxonomy_terms(
 
 
 @router.get("/taxonomy_terms/{id}", summary="Un terme",
-            responses={404: {"description": "Inconnu (problem+json)"}})
+            responses=NOT_FOUND)
 def get_taxonomy_term(
     id: HsdsId, session: Annotated[Session, Depends(get_session)],  # noqa: A002
 ) -> dict[str, Any]:
