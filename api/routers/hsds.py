@@ -27,8 +27,6 @@ from cartographie.recherche import MAX_LIMIT, MAX_RADIUS_KM, Filtres
 router = APIRouter(prefix="/hsds", tags=["HSDS 3.0"])
 NDJSON = "application/x-ndjson"
 STREAM_BATCH = 500
-TERM_FILTERS = {"theme": "theme", "carte": "carte", "type_offre": "type_offre",
-                "besoin": "besoin"}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "Inconnu, ou rien de publié (problem+json)"}}
 EARLIEST = dt.datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC)
@@ -59,8 +57,8 @@ def hsds_filters(
         if taxonomy_term_id not in known:
             raise HTTPException(422, f"taxonomy_term_id : terme inconnu « {taxonomy_term_id} » "
                                      "(voir /hsds/taxonomy_terms)")
-        kind, slug = known[taxonomy_term_id]
-        setattr(filters, TERM_FILTERS[kind], slug)
+        kind, slug = known[taxonomy_term_id]  # theme, carte, type_offre or besoin
+        setattr(filters, kind, slug)
     if modified_after is not None:
         if modified_after.tzinfo is None:
             modified_after = modified_after.replace(tzinfo=dt.UTC)
@@ -126,7 +124,7 @@ def list_services(
     filters: Annotated[Filtres, Depends(hsds_filters)],
     paging: Annotated[tuple[int, int], Depends(hsds_paging)],
     session: Annotated[Session, Depends(get_session)],
-    format: Format = "json",  # noqa: A002 - the name of the HSDS reference
+    format: Format = "json",
 ) -> Response:
     return _listing(session, filters, paging, format, _services)
 
@@ -144,7 +142,7 @@ def _published_offer(session: Session, entity: str,
 @router.get("/services/{id}", summary="Un service, avec son lieu, ses termes et sa structure",
             responses=NOT_FOUND)
 def get_service(
-    id: HsdsId, session: Annotated[Session, Depends(get_session)],  # noqa: A002
+    id: HsdsId, session: Annotated[Session, Depends(get_session)],
 ) -> JSONResponse:
     row, context = _published_offer(session, "service", id)
     structure = (hsds.structure(session.connection(), row["structure_id"])
@@ -163,7 +161,7 @@ def list_services_at_locations(
     lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
     rayon_km: Annotated[float | None, Query(ge=0.1, le=MAX_RADIUS_KM)] = None,
-    format: Format = "json",  # noqa: A002
+    format: Format = "json",
 ) -> Response:
     if (lat is None) != (lon is None):
         raise HTTPException(422, "lat et lon vont ensemble : donnez les deux ou aucun")
@@ -177,7 +175,7 @@ def list_services_at_locations(
 @router.get("/service_at_locations/{id}", summary="Un service en son lieu",
             responses=NOT_FOUND)
 def get_service_at_location(
-    id: HsdsId, session: Annotated[Session, Depends(get_session)],  # noqa: A002
+    id: HsdsId, session: Annotated[Session, Depends(get_session)],
 ) -> JSONResponse:
     item = hsds.service_at_location(*_published_offer(session, "service_at_location", id),
                                     with_service=True)
@@ -202,7 +200,7 @@ def list_organizations(
 @router.get("/organizations/{id}", summary="Une structure, avec ses identifiants",
             responses=NOT_FOUND)
 def get_organization(
-    id: HsdsId, session: Annotated[Session, Depends(get_session)],  # noqa: A002
+    id: HsdsId, session: Annotated[Session, Depends(get_session)],
 ) -> JSONResponse:
     number = hsds.entity_number("organization", id)
     row = hsds.structure(session.connection(), number) if number else None
@@ -219,7 +217,7 @@ def list_taxonomies() -> dict[str, Any]:
 
 @router.get("/taxonomies/{id}", summary="Une taxonomie",
             responses=NOT_FOUND)
-def get_taxonomy(id: HsdsId) -> dict[str, Any]:  # noqa: A002
+def get_taxonomy(id: HsdsId) -> dict[str, Any]:
     found = next((item for item in hsds.taxonomies() if item["id"] == id), None)
     if found is None:
         raise HTTPException(404, f"{id} : taxonomie inconnue (voir /hsds/taxonomies).")
@@ -243,7 +241,7 @@ def list_taxonomy_terms(
 @router.get("/taxonomy_terms/{id}", summary="Un terme",
             responses=NOT_FOUND)
 def get_taxonomy_term(
-    id: HsdsId, session: Annotated[Session, Depends(get_session)],  # noqa: A002
+    id: HsdsId, session: Annotated[Session, Depends(get_session)],
 ) -> dict[str, Any]:
     terms = hsds.taxonomy_terms(session.connection()).values()
     found = next((term for term in terms if term["id"] == id), None)
