@@ -67,7 +67,9 @@ MODALITES = {"sans_rdv": "Sans rendez-vous", "sur_rdv": "Sur rendez-vous", "anon
 BYDAY = {"Mo": "MO", "Tu": "TU", "We": "WE", "Th": "TH", "Fr": "FR", "Sa": "SA", "Su": "SU"}
 WEEK = list(BYDAY)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-WEB = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
+# An absolute http(s) address in the characters RFC 3986 allows (« uri » in the schemas).
+WEB = re.compile(r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:\d+)?"
+                 r"([/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?$")
 
 
 # -- identifiers ----------------------------------------------------------------------------
