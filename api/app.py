@@ -23,6 +23,7 @@ from api.routers import (
     espace_ars_revision,
     espace_pro,
     grille,
+    hsds,
     lieux,
     offres,
     ogc,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(lieux.router)
     app.include_router(orientation.router)
     app.include_router(ogc.router)
+    app.include_router(hsds.router)
     app.include_router(tiles.router)
     app.include_router(contours.router)
     app.include_router(couverture.router)

@@ -15,7 +15,9 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CACHED_PREFIXES = ("/api/v1/themes", "/api/v1/cartes", "/api/v1/offres",
-                   "/api/v1/orientation", "/ogc", "/tiles")
+                   "/api/v1/orientation", "/ogc", "/tiles", "/hsds")
+# Sent as they come: a stream is not buffered, a response with its own ETag keeps it.
+PASSED_THROUGH = (b"application/x-ndjson",)
 MAX_AGE_SECONDS = 300
 CACHE_CONTROL = f"public, max-age={MAX_AGE_SECONDS}"
 
@@ -35,15 +37,19 @@ class ETagMiddleware:
             return
         start: Message | None = None
         chunks: list[bytes] = []
+        as_is = False
 
         async def buffered(message: Message) -> None:
-            nonlocal start
+            nonlocal start, as_is
             if message["type"] == "http.response.start":
                 start = message
-                if start["status"] != 200:
+                headers = Headers(raw=start["headers"])
+                as_is = (start["status"] != 200 or "etag" in headers
+                         or headers.get("content-type", "").encode().startswith(PASSED_THROUGH))
+                if as_is:
                     await send(message)
                 return
-            if start is None or start["status"] != 200:
+            if start is None or as_is:
                 await send(message)
                 return
             chunks.append(message.get("body", b""))

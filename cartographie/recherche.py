@@ -136,6 +136,28 @@ def where(filters: Filtres) -> tuple[str, dict[str, Any]]:
     return " AND ".join(clauses), params
 
 
+def besoins_of(connection: Connection, offer_ids: list[int]) -> dict[int, list[str]]:
+    """The besoins each offer answers, by the rule of the ``besoin`` filter above: the jeux
+    linked to the need, else its kinds of offer on its own card."""
+    if not offer_ids:
+        return {}
+    rows = connection.execute(text("""
+        SELECT jo.offre_id, bj.besoin_slug FROM jeu_offre jo
+        JOIN besoin_jeu bj ON bj.jeu_slug = jo.jeu_slug WHERE jo.offre_id = ANY(:ids)
+        UNION
+        SELECT ot.offre_id, b.slug FROM offre_type_offre ot
+        JOIN besoin_type_offre bt ON bt.type_offre_slug = ot.type_offre_slug
+        JOIN besoin b ON b.slug = bt.besoin_slug
+        JOIN jeu j ON j.carte_slug = b.carte_slug
+        JOIN jeu_offre jo ON jo.jeu_slug = j.slug AND jo.offre_id = ot.offre_id
+        WHERE ot.offre_id = ANY(:ids)
+        ORDER BY 1, 2"""), {"ids": offer_ids})
+    found: dict[int, list[str]] = {}
+    for offer_id, slug in rows:
+        found.setdefault(offer_id, []).append(slug)
+    return found
+
+
 def _feed_clauses(filters: Filtres, params: dict[str, Any]) -> list[str]:
     """``modifie_apres`` and the keyset cursor ``apres_id``, for published and retired alike."""
     clauses = []
@@ -152,7 +174,7 @@ OFFER_COLUMNS = f"""
     {SCORE}::int AS score_qualite, {CONFIRMED_AT} AS verifie_le, {CONFIRMED_BY} AS verifie_par,
     o.id, o.statut, o.nom, o.description, o.adresse, o.code_postal, o.code_commune,
     k.nom AS commune, o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min,
-    o.age_max, o.horaires,
+    o.age_max, o.horaires, o.structure_id, o.zone_codes,
     o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,
     o.contacts, o.reservation_url, o.site_web, o.accessibilite, o.modalites, o.precision_geo,
     o.maj_le, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
