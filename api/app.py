@@ -16,6 +16,7 @@ from api.routers import (
     cartes,
     contours,
     contributions,
+    contributions_temporaires,
     couverture,
     espace_ars,
     espace_ars_couverture,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(couverture.router)
     app.include_router(auth.router)
     app.include_router(contributions.router)
+    app.include_router(contributions_temporaires.router)
     app.include_router(audit.router)
     app.include_router(bilan.router)
     app.include_router(bilan_moderation.router)

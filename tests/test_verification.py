@@ -51,7 +51,7 @@ def test_offers_past_their_period_are_to_review_and_a_confirmation_clears_them(
             connection, "revision-est", "ars_editeur", "44"))
         total, rows = verification.to_review(connection, "44")
         assert total == 1 and [r["id"] for r in rows] == [offers["ancienne"]]
-        assert rows[0]["verifie_par"] == "source" and rows[0]["revision_jours"] == 365
+        assert rows[0]["verifie_par"] == "source_non_datee" and rows[0]["revision_jours"] == 365
         before = connection.execute(text(f"SELECT {SCORE} FROM offre o WHERE id = :id"),
                                     {"id": offers["ancienne"]}).scalar_one()
         verification.confirm(connection, editor, [offers["ancienne"]], "127.0.0.1")

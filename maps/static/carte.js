@@ -279,6 +279,15 @@
     return line;
   }
 
+  // The day as the server wrote it (a source's data is dated at 00:00 UTC): no time zone shift.
+  const day = (iso) => iso.slice(0, 10).split("-").reverse().join("/");
+  const VERIFICATION = {
+    ars: "Informations vérifiées le %(jour)s par l'ARS",
+    source: "Informations vérifiées le %(jour)s par une source nationale",
+    source_non_datee: "Informations lues le %(jour)s dans une source nationale (date de ses données inconnue)",
+  };
+  const verification = (offer) => t(VERIFICATION[offer.verifie_par] || "Informations mises à jour le %(jour)s").replace("%(jour)s", day(offer.verifie_le));
+
   const SOURCE_NAMES = { finess: "FINESS", ror: "ROR", vaccination: "liste nationale des lieux de vaccination", ars: "ARS" };
 
   async function openOffer(id, fromList) {
@@ -323,11 +332,7 @@
     const sources = [...new Set((offer.sources?.enregistrements || []).filter((s) => s.actif).map((s) => SOURCE_NAMES[s.source] || s.source))];
     parts.push(row("Sources", document.createTextNode(sources.join(", ") || "—")));
     if (offer.maj_le) parts.push(row("Mise à jour", document.createTextNode(new Date(offer.maj_le).toLocaleDateString("fr-FR"))));
-    if (offer.verifie_le) {
-      const checked = textNode("p", `Informations vérifiées le ${new Date(offer.verifie_le).toLocaleDateString("fr-FR")}` +
-        ({ ars: " par l'ARS", source: " par une source nationale" }[offer.verifie_par] || ""), "fr-text--sm fr-mb-1w verification");
-      parts.push(checked);
-    }
+    if (offer.verifie_le) parts.push(textNode("p", verification(offer), "fr-text--sm fr-mb-1w verification"));
     panel.replaceChildren(...parts);
     panel.hidden = false;
     // A marker shown on its own gets its tooltip; one inside a cluster (or not drawn) is
