@@ -22,6 +22,7 @@ from api.routers import (
     espace_ars_couverture,
     espace_ars_qualite,
     espace_ars_revision,
+    espace_ars_temporaire,
     espace_pro,
     grille,
     lieux,
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(espace_ars_couverture.router)
     app.include_router(espace_ars_qualite.router)
     app.include_router(espace_ars_revision.router)
+    app.include_router(espace_ars_temporaire.router)
     app.include_router(espace_pro.router)
     app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

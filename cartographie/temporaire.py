@@ -23,6 +23,7 @@ from sqlalchemy import Connection, text
 from cartographie import audit
 from cartographie.comptes import Compte
 from cartographie.contributions import Refus, authorise, target
+from cartographie.horaires import describe_hours
 from cartographie.ouverture import Ouverture, readable, state_at
 
 GENRES = ("fermeture", "horaires")
@@ -64,7 +65,8 @@ def in_force(periods: list[dict[str, Any]] | None, day: dt.date) -> list[dict[st
     current.sort(key=lambda p: (p["genre"] != "fermeture", _day(p["du"])))
     return [{"genre": p["genre"], "du": _day(p["du"]).isoformat(),
              "au": _day(p["au"]).isoformat(), "horaires": p.get("horaires"),
-             "message": p.get("message"), "libelle": label(p)} for p in current]
+             "horaires_texte": describe_hours(p.get("horaires")), "message": p.get("message"),
+             "libelle": label(p)} for p in current]
 
 
 def label(period: dict[str, Any]) -> str:

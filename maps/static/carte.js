@@ -288,6 +288,19 @@
   };
   const verification = (offer) => t(VERIFICATION[offer.verifie_par] || "Informations mises à jour le %(jour)s").replace("%(jour)s", day(offer.verifie_le));
 
+  // A temporary closure or temporary hours in force today, with the ARS's message (French).
+  const TEMPORAIRES = { fermeture: "Fermé temporairement jusqu'au %(jour)s", horaires: "Horaires temporaires jusqu'au %(jour)s" };
+  function temporaryInformation(info) {
+    const line = document.createElement("p");
+    line.className = "fr-mb-1w temporaire";
+    line.dataset.genre = info.genre;
+    line.append(textNode("strong", t(TEMPORAIRES[info.genre]).replace("%(jour)s", day(info.au))));
+    for (const text of [info.horaires_texte, info.message]) {
+      if (text) line.append(" ", Object.assign(textNode("span", text), { lang: "fr", dir: "ltr" }));
+    }
+    return line;
+  }
+
   const SOURCE_NAMES = { finess: "FINESS", ror: "ROR", vaccination: "liste nationale des lieux de vaccination", ars: "ARS" };
 
   async function openOffer(id, fromList) {
@@ -325,6 +338,7 @@
       parts.push(booking);
     }
     if (offer.ouverture) parts.push(row("En ce moment", openingBadge(offer.ouverture)));
+    for (const info of offer.informations_temporaires || []) parts.push(temporaryInformation(info));
     parts.push(row("Horaires", document.createTextNode(offer.horaires_texte || t("non renseignés"))));
     const access = Object.entries(offer.accessibilite || {}).map(([k, v]) => `${k.replaceAll("_", " ")} : ${v === true ? "oui" : v === false ? "non" : v}`);
     parts.push(row("Accessibilité", document.createTextNode(access.length ? access.join(" ; ") : t("non renseignée"))));
