@@ -80,9 +80,11 @@ def test_an_editor_adds_a_closure_the_public_sees_it_from_its_first_day(base, in
     assert coming.status_code == 201
     shown = client.get(f"/api/v1/offres/{offer}").json()
     until = dt.date.fromisoformat(days(10)).strftime("%d/%m/%Y")
-    assert [i["genre"] for i in shown["informations_temporaires"]] == ["fermeture"]  # not the coming one
+    # the current one only, not the coming one
+    assert [i["genre"] for i in shown["informations_temporaires"]] == ["fermeture"]
     info = shown["informations_temporaires"][0]
-    assert info["message"] == "Travaux <b>urgents</b> : allez au centre de Neudorf"  # data, not markup
+    # data, not markup: escaping is the pages' job
+    assert info["message"] == "Travaux <b>urgents</b> : allez au centre de Neudorf"
     assert info["libelle"] == f"Fermé temporairement jusqu'au {until}"
     assert shown["ouverture"]["etat"] == "ferme"
     listed = client.get("/api/v1/offres", params={"carte": "vaccination-adulte"}).json()
