@@ -440,6 +440,8 @@ class Jeu(Base):
     age_max: Mapped[int | None] = mapped_column(SmallInteger)
     publics: Mapped[list[str]] = mapped_column(
         ARRAY(Text), server_default="{}", doc="Publics réservés, ex. « etudiants »")
+    revision_jours: Mapped[int | None] = mapped_column(
+        SmallInteger, doc="Période de révision propre au jeu ; sans elle, celle de la carte")
 
 
 class JeuOffre(Base):

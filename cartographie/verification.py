@@ -3,8 +3,8 @@
 An offer is confirmed by a source run that saw it (on the day the run's data describes,
 ``run.donnees_du``, else the day we read it) or by an ARS editor (« Confirmer »:
 ``offre.verifie_le``, ``verifie_par``). It is « à revoir » once its last confirmation is
-older than the review period of its cards (the shortest one; 365 days for an offer on no
-card).
+older than its review period: the shortest of its jeux that declare one, else of its cards,
+else 365 days.
 """
 
 from __future__ import annotations
@@ -37,8 +37,13 @@ CONFIRMED_BY = f"""CASE WHEN o.verifie_le IS NOT NULL
                         WHEN {SOURCE_DATED} >= coalesce({SOURCE_READ_UNDATED}, {SOURCE_DATED})
                              THEN 'source'
                         WHEN {SOURCE_READ_UNDATED} IS NOT NULL THEN 'source_non_datee' END"""
-REVIEW_DAYS = """coalesce((SELECT min(c.revision_jours) FROM carte_offre m
-                           JOIN carte c ON c.slug = m.carte_slug WHERE m.offre_id = o.id), 365)"""
+# The offer's review period: the shortest of its jeux that declare one (a vaccination list
+# changes often), else the shortest of its cards, else a year.
+REVIEW_DAYS = """coalesce((SELECT min(j.revision_jours) FROM jeu_offre m
+                           JOIN jeu j ON j.slug = m.jeu_slug WHERE m.offre_id = o.id),
+                          (SELECT min(c.revision_jours) FROM carte_offre m
+                           JOIN carte c ON c.slug = m.carte_slug WHERE m.offre_id = o.id),
+                          365)"""
 MAX_CONFIRMED = 500  # offers one « Confirmer » may carry
 
 

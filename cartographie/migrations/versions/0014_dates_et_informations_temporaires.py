@@ -6,6 +6,8 @@
   file.
 - ``information_temporaire``: a temporary closure or temporary hours of an offer, from ``du``
   to ``au`` (inclusive), with a short message; kept after its end and when cancelled.
+- ``jeu.revision_jours``: a jeu's own review period (``data/jeux/*.yaml``); an offer's period
+  is the shortest of its jeux, else of its cards, else 365 days.
 
 Revision ID: 0014
 Revises: 0013
@@ -57,9 +59,11 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_information_temporaire_offre_id"), "information_temporaire",
                     ["offre_id"])
+    op.add_column("jeu", sa.Column("revision_jours", sa.SmallInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("jeu", "revision_jours")
     op.drop_table("information_temporaire")
     op.drop_column("run", "donnees_du_selon")
     op.drop_column("run", "donnees_du")
