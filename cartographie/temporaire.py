@@ -120,8 +120,9 @@ def state(horaires: str | None, periods: list[dict[str, Any]] | None,
 
 
 def check(genre: str | None, du: dt.date | None, au: dt.date | None, horaires: str | None,
-          message: str | None) -> list[str]:
-    """What is wrong with a period, in French (empty when it can be saved)."""
+          message: str | None, *, past_allowed: bool = False) -> list[str]:
+    """What is wrong with a period, in French (empty when it can be saved). ``past_allowed``:
+    a period already over is not an error (an import file read again later skips it)."""
     errors = []
     if genre not in GENRES:
         errors.append("type : « fermeture » ou « horaires » attendu")
@@ -134,7 +135,7 @@ def check(genre: str | None, du: dt.date | None, au: dt.date | None, horaires: s
     elif du and au and (au - du).days >= MAX_DAYS:
         errors.append(f"fin : au plus {MAX_DAYS} jours ; au-delà, changez les horaires de "
                       "l'offre")
-    if au and au < today():
+    if au and au < today() and not past_allowed:
         errors.append("fin : cette période est déjà finie")
     if genre == "horaires" and not (horaires and horaires.strip()):
         errors.append("horaires : donnez les horaires de la période (syntaxe OSM, "
@@ -177,18 +178,36 @@ def add(connection: Connection, compte: Compte, offre_id: int, genre: str | None
     errors = check(genre, start, end, horaires, message)
     if errors:
         raise Refus(422, " ; ".join(errors))
+    return attach(connection, compte, offre_id, offre.code_region,
+                  {"genre": genre, "du": start, "au": end,
+                   "horaires": horaires if genre == "horaires" else None, "message": message},
+                  adresse_ip)
+
+
+def attach(connection: Connection, compte: Compte | None, offre_id: int,
+           code_region: str | None, period: dict[str, Any],
+           adresse_ip: str | None = None) -> dict[str, Any]:
+    """Save a checked period on an offer the caller may change (an import row's offer is of
+    the import's région); the same period already there is not added twice. Audited."""
+    same = connection.execute(text("""
+        SELECT id, genre, du, au, horaires, message FROM information_temporaire
+        WHERE offre_id = :offre AND annulee_le IS NULL AND genre = :genre AND du = :du
+          AND au = :au AND horaires IS NOT DISTINCT FROM :horaires
+          AND message IS NOT DISTINCT FROM :message
+    """), {"offre": offre_id, **period}).mappings().first()
+    if same is not None:
+        return dict(same)
     row = connection.execute(text("""
         INSERT INTO information_temporaire (offre_id, genre, du, au, horaires, message,
                                             cree_par)
         VALUES (:offre, :genre, :du, :au, :horaires, :message, :compte)
         RETURNING id, genre, du, au, horaires, message
-    """), {"offre": offre_id, "genre": genre, "du": start, "au": end,
-           "horaires": horaires if genre == "horaires" else None, "message": message,
-           "compte": compte.id}).mappings().one()
+    """), {"offre": offre_id, **period, "compte": compte.id if compte else None}
+    ).mappings().one()
     _changed(connection, offre_id)
     created = dict(row)
     audit.record(connection, compte, "information_temporaire", "offre", offre_id,
-                 offre.code_region, None, created, adresse_ip)
+                 code_region, None, created, adresse_ip)
     return created
 
 

@@ -191,3 +191,37 @@ def test_a_draft_s_temporary_information_is_not_public(base, ingest_engine):
     assert client.get(f"/api/v1/offres/{draft}").status_code == 404
     everything = client.get("/api/v1/offres", params={"limit": 1000}).text
     assert "Fermeture du brouillon" not in everything
+
+
+def test_an_import_row_carries_a_closure_checked_and_not_added_twice(base, ingest_engine):
+    """The « temporaire_* » columns of the ARS import: a row of an existing offer (found by
+    the merge, its name and place) gets its closure; a bad period is that row's error; a
+    period already over is skipped with a warning; the same file again adds nothing."""
+    client = base["client"]
+    lat, lon = STRASBOURG[1], STRASBOURG[0]
+    header = ("nom;cartes;latitude;longitude;temporaire_type;temporaire_du;temporaire_au;"
+              "temporaire_message")
+    rows = [
+        f"Centre de vaccination Kléber;vaccination-adulte;{lat};{lon};fermeture;{days(0)};"
+        f"{days(7)};Travaux",
+        f"Atelier nutrition de Neudorf;nutrition;{NEUDORF[1]};{NEUDORF[0]};fermeture;"
+        f"{days(5)};{days(1)};",
+        f"Marche nordique de la Robertsau;activite-physique;48.60;7.78;fermeture;"
+        f"{days(-10)};{days(-3)};",
+    ]
+    upload = {"fichier": ("lot.csv", "\n".join([header, *rows]) + "\n", "text/csv")}
+    report = client.post("/api/v1/contributions/import?dry_run=false",
+                         headers=bearer(base["est"]), files=upload).json()
+    by_line = {line["ligne"]: line for line in report["lignes"]}
+    assert by_line[2]["offre_id"] == base["kleber"], by_line[2]
+    assert by_line[3]["resultat"] == "erreur"
+    assert "information temporaire, fin : la fin est avant le début" in by_line[3]["erreurs"]
+    assert any("période finie le" in w for w in by_line[4]["avertissements"])
+    shown = client.get(f"/api/v1/offres/{base['kleber']}").json()
+    assert [(i["genre"], i["au"], i["message"]) for i in shown["informations_temporaires"]] == [
+        ("fermeture", days(7), "Travaux")]
+    client.post("/api/v1/contributions/import?dry_run=false", headers=bearer(base["est"]),
+                files=upload)
+    with ingest_engine.connect() as connection:
+        assert connection.execute(text(
+            "SELECT offre_id FROM information_temporaire")).scalars().all() == [base["kleber"]]
