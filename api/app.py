@@ -16,11 +16,13 @@ from api.routers import (
     cartes,
     contours,
     contributions,
+    contributions_temporaires,
     couverture,
     espace_ars,
     espace_ars_couverture,
     espace_ars_qualite,
     espace_ars_revision,
+    espace_ars_temporaire,
     espace_pro,
     grille,
     hsds,
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(couverture.router)
     app.include_router(auth.router)
     app.include_router(contributions.router)
+    app.include_router(contributions_temporaires.router)
     app.include_router(audit.router)
     app.include_router(bilan.router)
     app.include_router(bilan_moderation.router)
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(espace_ars_couverture.router)
     app.include_router(espace_ars_qualite.router)
     app.include_router(espace_ars_revision.router)
+    app.include_router(espace_ars_temporaire.router)
     app.include_router(espace_pro.router)
     app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

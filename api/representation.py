@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi import Request
 
+from cartographie import temporaire
 from cartographie.horaires import describe_hours
-from cartographie.ouverture import state_at
 
 GEOJSON = "application/geo+json"
 PROPERTIES = (
@@ -48,8 +48,11 @@ def offer_json(row: dict[str, Any], at: dt.datetime | None = None) -> dict[str, 
     for moment in ("maj_le", "verifie_le"):
         body[moment] = row[moment].isoformat() if row.get(moment) else None
     body["horaires_texte"] = describe_hours(row.get("horaires"))
-    body["ouverture"] = state_at(row.get("horaires"), row.get("code_departement"),
-                                 at or dt.datetime.now(dt.UTC)).as_json()
+    moment = at or dt.datetime.now(dt.UTC)
+    periods = row.get("temporaires")
+    body["informations_temporaires"] = temporaire.in_force(periods, temporaire.day_of(moment))
+    body["ouverture"] = temporaire.state(row.get("horaires"), periods,
+                                         row.get("code_departement"), moment).as_json()
     body["lon"], body["lat"] = row.get("lon"), row.get("lat")
     if row.get("distance_m") is not None:
         body["distance_m"] = round(row["distance_m"], 1)

@@ -138,4 +138,5 @@ class LieuOut(Schema):
 class OrientationOut(Schema):
     lieu: LieuOut
     age: int | None
+    date: dt.date = Field(description="Le jour de la réponse : celui demandé, ou aujourd'hui")
     cartes: list[CarteOrientation]

@@ -543,7 +543,9 @@ def _cell(value) -> str:
 
 RUN_FIELDS = {
     "run": "id", "source": "source", "fichier ou URL": "emplacement",
-    "version": "version_donnees", "sha256": "empreinte_sha256", "début": "debut", "fin": "fin",
+    "version": "version_donnees", "données du": "donnees_du",
+    "date lue dans": "donnees_du_selon", "sha256": "empreinte_sha256", "début": "debut",
+    "fin": "fin",
     "statut": "statut", "lues": "lus", "insérées": "inseres", "mises à jour": "mis_a_jour",
     "inchangées": "inchanges", "retirées": "retires", "quarantaine": "quarantaines",
     "message": "message",

@@ -66,6 +66,7 @@ class JeuDef:
     age_min: int | None = None
     age_max: int | None = None
     publics: list[str] = field(default_factory=list)
+    revision_jours: int | None = None  # None: the card's review period
 
 
 def _rule(entry: Any, where: str, problems: list[str]) -> Rule | None:
@@ -99,6 +100,7 @@ def _rule(entry: Any, where: str, problems: list[str]) -> Rule | None:
 
 
 PUBLIC_KEYS = {"age_min", "age_max", "publics"}
+MAX_REVIEW_DAYS = 3650  # « revision_jours » of a jeu: its offers are « à revoir » after it
 
 
 def _public(entry: Any, where: str, problems: list[str]) -> dict[str, Any]:
@@ -163,11 +165,18 @@ def read_jeux(folder: Path, besoins_by_card: dict[str, set[str]] | None = None) 
                         problems.append(f"{path}:{line_of(besoin)} : besoin « {besoin} » "
                                         f"inconnu sur la carte « {card} »")
             public = _public(entry.get("public"), where, problems)
+            revision = entry.get("revision_jours")
+            if revision is not None and (isinstance(revision, bool)
+                                         or not isinstance(revision, int)
+                                         or not 1 <= revision <= MAX_REVIEW_DAYS):
+                problems.append(f"{where} : « revision_jours » attend un nombre de jours entier "
+                                f"de 1 à {MAX_REVIEW_DAYS}")
+                revision = None
             jeux.append(JeuDef(
                 slug=slug, carte=card, nom=entry["nom"], description=entry.get("description")
                 or "", regles=rules, sauf=excepts, inclure=list(entry.get("inclure") or []),
                 exclure=list(entry.get("exclure") or []), besoins=besoins, fichier=str(path),
-                **public,
+                revision_jours=revision, **public,
             ))
     covered = {jeu.carte for jeu in jeux}
     for card in CARTES:
@@ -211,18 +220,18 @@ def save_definitions(connection: Connection, jeux: list[JeuDef]) -> None:
                       "inclure": jeu.inclure, "exclure": jeu.exclure}
         connection.execute(text("""
             INSERT INTO jeu (slug, carte_slug, nom, description, definition, ordre,
-                             age_min, age_max, publics)
+                             age_min, age_max, publics, revision_jours)
             VALUES (:slug, :carte, :nom, :description, CAST(:definition AS jsonb), :ordre,
-                    :age_min, :age_max, :publics)
+                    :age_min, :age_max, :publics, :revision_jours)
             ON CONFLICT (slug) DO UPDATE SET carte_slug = excluded.carte_slug,
                 nom = excluded.nom, description = excluded.description,
                 definition = excluded.definition, ordre = excluded.ordre,
                 age_min = excluded.age_min, age_max = excluded.age_max,
-                publics = excluded.publics
+                publics = excluded.publics, revision_jours = excluded.revision_jours
         """), {"slug": jeu.slug, "carte": jeu.carte, "nom": jeu.nom,
                "description": jeu.description, "definition": json.dumps(definition),
                "ordre": order, "age_min": jeu.age_min, "age_max": jeu.age_max,
-               "publics": jeu.publics})
+               "publics": jeu.publics, "revision_jours": jeu.revision_jours})
         for besoin in jeu.besoins:
             connection.execute(text("""
                 INSERT INTO besoin_jeu (besoin_slug, jeu_slug) VALUES (:besoin, :jeu)

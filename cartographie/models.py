@@ -366,6 +366,33 @@ class Offre(Base):
     )
 
 
+class InformationTemporaire(Base):
+    """A temporary closure or temporary hours of an offer, from ``du`` to ``au`` (inclusive,
+    days of Europe/Paris), set by an ARS; kept after its end and when cancelled (history)."""
+
+    __tablename__ = "information_temporaire"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    offre_id: Mapped[int] = mapped_column(ForeignKey("offre.id", ondelete="CASCADE"), index=True)
+    genre: Mapped[str] = mapped_column(Text, doc="fermeture ou horaires")
+    du: Mapped[dt.date] = mapped_column(Date)
+    au: Mapped[dt.date] = mapped_column(Date)
+    horaires: Mapped[str | None] = mapped_column(Text, doc="OSM opening_hours de la période")
+    message: Mapped[str | None] = mapped_column(Text)
+    cree_le: Mapped[dt.datetime] = now_column()
+    cree_par: Mapped[int | None] = mapped_column(
+        ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    annulee_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    annulee_par: Mapped[int | None] = mapped_column(
+        ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    __table_args__ = (
+        CheckConstraint("genre IN ('fermeture', 'horaires')", name="genre"),
+        CheckConstraint("du <= au", name="periode"),
+        CheckConstraint("(genre = 'horaires') = (horaires IS NOT NULL)",
+                        name="horaires_si_horaires"),
+        CheckConstraint("char_length(message) <= 200", name="message_court"),
+    )
+
+
 class VersionDonnees(Base):
     """One row whose ``version`` changes with every write to the tables a search reads.
 
@@ -413,6 +440,8 @@ class Jeu(Base):
     age_max: Mapped[int | None] = mapped_column(SmallInteger)
     publics: Mapped[list[str]] = mapped_column(
         ARRAY(Text), server_default="{}", doc="Publics réservés, ex. « etudiants »")
+    revision_jours: Mapped[int | None] = mapped_column(
+        SmallInteger, doc="Période de révision propre au jeu ; sans elle, celle de la carte")
 
 
 class JeuOffre(Base):
@@ -493,6 +522,10 @@ class Run(Base):
     emplacement: Mapped[str] = mapped_column(Text, doc="Chemin ou URL lu")
     empreinte_sha256: Mapped[str | None] = mapped_column(Text)
     version_donnees: Mapped[str | None] = mapped_column(Text)
+    donnees_du: Mapped[dt.date | None] = mapped_column(
+        Date, doc="Le jour que décrivent les données de la source (date d'extraction)")
+    donnees_du_selon: Mapped[str | None] = mapped_column(
+        Text, doc="Où cette date a été lue : en-tête, nom du fichier, lignes")
     statut: Mapped[str] = mapped_column(Text, server_default="en_cours")
     debut: Mapped[dt.datetime] = now_column()
     fin: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

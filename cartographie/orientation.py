@@ -8,8 +8,10 @@ exists (the next ones only if not far beyond it), and each offer says why it is 
 jeu). Then come the card's national remote
 resources that fit the person's age. An optional need (« besoin ») keeps the jeux linked to it.
 
-Two judgements on top of the card's order. A jeu whose nearest offer is beyond ``NEAR_KM``
-comes after the jeux that have one nearer (card order kept within each group): a CeGIDD
+Three judgements on top of the card's order. An offer closed on the day asked (a temporary
+closure, ``cartographie.temporaire``) is skipped when its jeu has another offer to show; when
+it has none, it stays, and says until when it is closed. A jeu whose nearest offer is beyond
+``NEAR_KM`` comes after the jeux that have one nearer (card order kept within each group): a CeGIDD
 150 km away is still shown, but after the dispensaire 3 km away. And a person overseas is
 only sent within their own territory (a vaccination centre of Martinique is no answer in
 Guadeloupe, 187 km across the sea).
@@ -22,13 +24,14 @@ the others.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
 
-from cartographie import recherche
+from cartographie import recherche, temporaire
 
 MAX_RADIUS_KM = 200
 PER_JEU = 3
@@ -36,6 +39,8 @@ PER_JEU = 3
 # a BAPU 1 km away is not followed by two in another city 150 km away.
 NEAR_KM = 30
 TAIL_FACTOR = 3
+# More candidates per jeu than shown, so that offers closed that day leave room for others.
+CLOSED_SLACK = 3
 
 
 @dataclass
@@ -114,8 +119,9 @@ def territory(connection: Connection, lon: float, lat: float) -> str | None:
 
 def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
            age: int | None, besoins: dict[str, str] | None = None,
-           per_jeu: int = PER_JEU) -> list[Resultat]:
-    """Per card, its sections (jeu by jeu) and its remote resources; ``besoins``: card → need.
+           per_jeu: int = PER_JEU, day: dt.date | None = None) -> list[Resultat]:
+    """Per card, its sections (jeu by jeu) and its remote resources; ``besoins``: card → need;
+    ``day``: the day the person would go (today in Paris by default).
 
     The cards are read together (their jeux, resources and nearest offers in one statement
     each): an answer costs a handful of round trips whatever the number of cards.
@@ -133,22 +139,26 @@ def orient(connection: Connection, lon: float, lat: float, cartes: list[str],
     # Enough candidates for the jeu at rank k even if the k before it showed their offers
     # in it: the first per_jeu not yet shown are those a search of exactly
     # per_jeu + len(shown) would give. A jeu belongs to one card, so its slug is a key.
-    limits = {jeu["slug"]: per_jeu * (rank + 1) for jeux in jeux_by_card.values()
-              for rank, jeu in enumerate(jeux)}
+    limits = {jeu["slug"]: per_jeu * (rank + 1) + CLOSED_SLACK
+              for jeux in jeux_by_card.values() for rank, jeu in enumerate(jeux)}
     nearest = recherche.nearest_per_jeu(connection, filters, limits) if limits else {}
     resources = remote_resources(connection, cartes, age)
     return [Resultat(cards[slug], needs.get(besoins.get(slug)) if slug in besoins else None,
-                     sections(jeux_by_card[slug], nearest, per_jeu), resources[slug])
+                     sections(jeux_by_card[slug], nearest, per_jeu, day or temporaire.today()),
+                     resources[slug])
             for slug in cartes]
 
 
 def sections(jeux: list[dict[str, Any]], nearest: dict[str, list[dict[str, Any]]],
-             per_jeu: int) -> list[Section]:
+             per_jeu: int, day: dt.date) -> list[Section]:
     """A card's sections from its jeux' nearest offers: an offer already shown under a more
-    specialised jeu is not repeated, a jeu's far tail is cut, near jeux come first."""
+    specialised jeu is not repeated, one closed on ``day`` only if its jeu has nothing else,
+    a jeu's far tail is cut, near jeux come first."""
     found_sections, shown = [], set()
     for jeu in jeux:
-        found = [o for o in nearest[jeu["slug"]] if o["id"] not in shown][:per_jeu]
+        candidates = [o for o in nearest[jeu["slug"]] if o["id"] not in shown]
+        opened = [o for o in candidates if not temporaire.closed_on(o.get("temporaires"), day)]
+        found = (opened or candidates)[:per_jeu]
         if not found:
             continue
         reach = max(NEAR_KM * 1000, TAIL_FACTOR * (found[0]["distance_m"] or 0))

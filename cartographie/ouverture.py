@@ -72,6 +72,12 @@ def _parsed(expression: str, zone: str) -> OpeningHours | None:
         return None
 
 
+def readable(expression: str | None) -> bool:
+    """Whether OSM hours can be evaluated (what an ARS types is checked with this)."""
+    return bool(expression and expression.strip()) and _parsed(expression.strip(),
+                                                                 PARIS) is not None
+
+
 @lru_cache(maxsize=64)
 def _local_holidays(subdivision: str, year: int) -> frozenset[dt.date]:
     """Days off in that subdivision that are not national holidays."""

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from cartographie import temporaire
 from cartographie.cache import DataVersionCache
-from cartographie.ouverture import state_at
 from cartographie.score import SCORE, parts_columns
 from cartographie.verification import CONFIRMED_AT, CONFIRMED_BY
 
@@ -174,7 +174,8 @@ OFFER_COLUMNS = f"""
     {SCORE}::int AS score_qualite, {CONFIRMED_AT} AS verifie_le, {CONFIRMED_BY} AS verifie_par,
     o.id, o.statut, o.nom, o.description, o.adresse, o.code_postal, o.code_commune,
     k.nom AS commune, o.code_departement, o.code_region, o.mode, o.gratuit, o.age_min,
-    o.age_max, o.horaires, o.structure_id, o.zone_codes,
+    o.age_max, o.horaires, {temporaire.PERIODS_COLUMN} AS temporaires,
+    o.structure_id, o.zone_codes,
     o.nom_source, o.public_age_min, o.public_age_max, o.public_publics,
     o.contacts, o.reservation_url, o.site_web, o.accessibilite, o.modalites, o.precision_geo,
     o.maj_le, ST_X(o.geom) AS lon, ST_Y(o.geom) AS lat,
@@ -398,9 +399,11 @@ def search_open(connection: Connection, filters: Filtres, moment: dt.datetime, l
     """
     condition, params = where(filters)
     rows = connection.execute(text(
-        f"SELECT o.id, o.horaires, o.code_departement FROM offre o "
-        f"WHERE {condition} AND o.horaires IS NOT NULL"), params)
-    opened = [r.id for r in rows if state_at(r.horaires, r.code_departement, moment).ouvert]
+        f"SELECT o.id, o.horaires, o.code_departement, {temporaire.PERIODS_COLUMN} AS periodes "
+        f"FROM offre o WHERE {condition} AND (o.horaires IS NOT NULL OR EXISTS "
+        f"(SELECT 1 FROM information_temporaire t WHERE t.offre_id = o.id))"), params)
+    opened = [r.id for r in rows
+              if temporaire.state(r.horaires, r.periodes, r.code_departement, moment).ouvert]
     if filters.ids:
         opened = sorted(set(opened) & set(filters.ids))
     if not opened:

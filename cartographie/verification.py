@@ -1,9 +1,10 @@
 """Freshness of an offer: when it was last confirmed, by whom, and which ones are « à revoir ».
 
-An offer is confirmed by a source run that saw it (``offre_source.derniere_vue`` of an active
-source) or by an ARS editor (« Confirmer »: ``offre.verifie_le``, ``verifie_par``). It is « à
-revoir » once its last confirmation is older than the review period of its cards (the shortest
-one; 365 days for an offer on no card).
+An offer is confirmed by a source run that saw it (on the day the run's data describes,
+``run.donnees_du``, else the day we read it) or by an ARS editor (« Confirmer »:
+``offre.verifie_le``, ``verifie_par``). It is « à revoir » once its last confirmation is
+older than its review period: the shortest of its jeux that declare one, else of its cards,
+else 365 days.
 """
 
 from __future__ import annotations
@@ -16,17 +17,33 @@ from cartographie import audit
 from cartographie.comptes import Compte
 from cartographie.contributions import Refus, authorise, target
 
-SOURCE_SEEN = """(SELECT max(os.derniere_vue) FROM offre_source os
-                  WHERE os.offre_id = o.id AND os.actif)"""
+# A source run confirms an offer on the day its data describes (``run.donnees_du``, read from
+# the file, migration 0014), taken at 00:00 UTC so that every reader shows that same day; a run
+# whose data has no date only says when we read it (``offre_source.derniere_vue``).
+SOURCE_DATED = """(SELECT max(r.donnees_du::timestamp AT TIME ZONE 'UTC')
+                   FROM offre_source os JOIN run r ON r.id = os.dernier_run_id
+                   WHERE os.offre_id = o.id AND os.actif)"""
+SOURCE_READ_UNDATED = """(SELECT max(os.derniere_vue) FROM offre_source os
+                          LEFT JOIN run r ON r.id = os.dernier_run_id
+                          WHERE os.offre_id = o.id AND os.actif AND r.donnees_du IS NULL)"""
+SOURCE_SEEN = f"greatest({SOURCE_DATED}, {SOURCE_READ_UNDATED})"
 # The last confirmation of ``o`` (an offer nobody ever confirmed counts from its last change).
 CONFIRMED_AT = f"coalesce(greatest(o.verifie_le, {SOURCE_SEEN}), o.maj_le)"
-# Who, as the public reads it: « ars » when an ARS confirmed last, else « source » (the
-# account's name stays in the Espace ARS and the audit log).
+# Who, as the public reads it: « ars » when an ARS confirmed last, « source » when a source's
+# dated data did, « source_non_datee » when the last word is a source whose data has no date
+# (we only know when we read it). The account's name stays in the Espace ARS and the audit log.
 CONFIRMED_BY = f"""CASE WHEN o.verifie_le IS NOT NULL
                          AND o.verifie_le >= coalesce({SOURCE_SEEN}, o.verifie_le) THEN 'ars'
-                        WHEN {SOURCE_SEEN} IS NOT NULL THEN 'source' END"""
-REVIEW_DAYS = """coalesce((SELECT min(c.revision_jours) FROM carte_offre m
-                           JOIN carte c ON c.slug = m.carte_slug WHERE m.offre_id = o.id), 365)"""
+                        WHEN {SOURCE_DATED} >= coalesce({SOURCE_READ_UNDATED}, {SOURCE_DATED})
+                             THEN 'source'
+                        WHEN {SOURCE_READ_UNDATED} IS NOT NULL THEN 'source_non_datee' END"""
+# The offer's review period: the shortest of its jeux that declare one (a vaccination list
+# changes often), else the shortest of its cards, else a year.
+REVIEW_DAYS = """coalesce((SELECT min(j.revision_jours) FROM jeu_offre m
+                           JOIN jeu j ON j.slug = m.jeu_slug WHERE m.offre_id = o.id),
+                          (SELECT min(c.revision_jours) FROM carte_offre m
+                           JOIN carte c ON c.slug = m.carte_slug WHERE m.offre_id = o.id),
+                          365)"""
 MAX_CONFIRMED = 500  # offers one « Confirmer » may carry
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from cartographie import audit, contributions, jeux
+from cartographie import audit, contributions, jeux, temporaire
 from cartographie.comptes import Compte
 from cartographie.geocodage import Geocodeur, GeocodeurGeoplateformeLot, geocode_many
 from cartographie.settings import Settings, get_settings
@@ -45,6 +45,10 @@ COLUMNS = ("identifiant", "nom", "cartes", "types_offre", "description", "adress
            "code_postal", "ville", "code_commune", "latitude", "longitude", "telephone",
            "courriel", "site_web", "reservation_url", "horaires", "gratuit", "age_min",
            "age_max", "modalites", "siret")
+# One temporary closure or temporary hours per row (``cartographie.temporaire``).
+TEMPORARY_COLUMNS = ("temporaire_type", "temporaire_du", "temporaire_au",
+                     "temporaire_horaires", "temporaire_message")
+COLUMNS += TEMPORARY_COLUMNS
 MODALITES = ("sans_rdv", "sur_rdv", "anonyme", "teleconsultation", "gratuit",
              "reserve_professionnels_sante")
 MAX_LENGTH = {"nom": 300, "description": 5000, "adresse": 300, "horaires": 500,
@@ -85,6 +89,7 @@ class Ligne:
     lat: float | None = None
     a_geocoder: str | None = None
     hors_region: bool = False
+    periode: dict[str, Any] | None = None  # its temporary closure or hours, checked
 
 
 def _text(ligne: Ligne, name: str) -> str | None:
@@ -267,7 +272,30 @@ def read_values(ligne: Ligne, types_offre: set[str], *, partial: bool = False) -
             else:
                 ligne.erreurs.append(f"courriel : adresse invalide (« {email} »)")
         champs["contacts"] = contacts
+    _read_period(ligne)
     _read_place(ligne, partial)
+
+
+def _read_period(ligne: Ligne) -> None:
+    """The row's « temporaire_* » columns: a period checked as the API checks it; one already
+    over is skipped with a warning (a file imported again later stays importable)."""
+    given = {name.removeprefix("temporaire_"): " ".join(str(ligne.valeurs[name]).split())
+             for name in TEMPORARY_COLUMNS if str(ligne.valeurs.get(name) or "").strip()}
+    if not given:
+        return
+    genre = given.get("type", "").lower() or None
+    du, au = temporaire.parse_date(given.get("du")), temporaire.parse_date(given.get("au"))
+    horaires, message = given.get("horaires"), given.get("message")
+    problems = temporaire.check(genre, du, au, horaires, message, past_allowed=True)
+    if problems:
+        ligne.erreurs.extend(f"information temporaire, {problem}" for problem in problems)
+    elif au < temporaire.today():
+        ligne.avertissements.append(f"information temporaire : période finie le "
+                                    f"{au:%d/%m/%Y}, ignorée")
+    else:
+        ligne.periode = {"genre": genre, "du": du, "au": au,
+                         "horaires": horaires if genre == "horaires" else None,
+                         "message": message}
 
 
 def _read_place(ligne: Ligne, partial: bool) -> None:
@@ -729,10 +757,16 @@ def import_file(connection: Connection, path: Path, *, compte: Compte | None, co
         if not ligne.erreurs:
             read_values(ligne, types_offre)
     locate(connection, lignes, geocoder, code_region)
-    return write(connection, to_items(lignes, code_region), compte=compte,
-                 code_region=code_region, emplacement=emplacement, empreinte=empreinte,
-                 data_dir=data_dir, dry_run=dry_run, adresse_ip=adresse_ip,
-                 avertissements={ligne.numero: ligne.avertissements for ligne in lignes})
+    rapport = write(connection, to_items(lignes, code_region), compte=compte,
+                    code_region=code_region, emplacement=emplacement, empreinte=empreinte,
+                    data_dir=data_dir, dry_run=dry_run, adresse_ip=adresse_ip,
+                    avertissements={ligne.numero: ligne.avertissements for ligne in lignes})
+    periods = {ligne.numero: ligne.periode for ligne in lignes if ligne.periode}
+    for line in rapport.lignes:  # a new offer of a dry run has no id: its period is checked
+        if line.ligne in periods and line.offre_id is not None:
+            temporaire.attach(connection, compte, line.offre_id, code_region,
+                              periods[line.ligne], adresse_ip)
+    return rapport
 
 
 # -- one offer through the API -------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator
 
+from ingest.dates import FROM_CONTENT, DataDate, parse_day
 from ingest.finess import Category, Establishment, to_record
 from ingest.projections import epsg_of, to_wgs84
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
@@ -28,7 +29,7 @@ INSEE_PREFIX = {"9A": "97", "9B": "97", "9C": "97", "9D": "97", "9E": "97", "9F"
                 "9J": "98"}
 MIN_STRUCTURE_FIELDS = 31  # the trailing numuai (and its « ; ») may be absent
 
-Item = Record | Rejection | OutOfScope
+Item = Record | Rejection | OutOfScope | DataDate
 
 
 def insee_commune(departement: str, commune: str) -> str | None:
@@ -85,6 +86,8 @@ def _position(row: list[str], departement: str) -> tuple[float, float] | str | N
 def parse(open_lines: Callable[[], Iterable[str]], table: dict[str, Category]) -> Iterator[Item]:
     """``open_lines`` is called twice: once for the positions, once for the establishments."""
     version = read_metadata(open_lines())
+    if stated := parse_day(version):
+        yield DataDate(stated, FROM_CONTENT)
     positions = read_positions(open_lines())
     seen_structure = False
     for ligne, row in _records(open_lines()):

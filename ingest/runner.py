@@ -13,6 +13,7 @@ a run left
 
 from __future__ import annotations
 
+import datetime as dt
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,11 +24,13 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from cartographie.db import analyse_published
-from ingest import publish
+from ingest import dates, publish
+from ingest.dates import DataDate
 from ingest.records import OutOfScope, Record, Rejection, WrongFormat
 from ingest.sources import SourceFile
 
-Parsed = Iterable[Record | Rejection | OutOfScope]
+# A parser may also say, once, the date its file states for its data (``DataDate``).
+Parsed = Iterable[Record | Rejection | OutOfScope | DataDate]
 PROGRESS_EVERY = 5000
 LOCK_WAIT_SECONDS = 120
 MAX_REJECTED_TEXT = 2000
@@ -49,6 +52,7 @@ class RunReport:
     hors_champ: int = 0
     quarantaines: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    date_declaree: dt.date | None = None  # what the file says of its own data
 
 
 def _lock_key(source: str) -> int:
@@ -112,6 +116,9 @@ def stage(connection: Connection, items: Parsed, report: RunReport,
     with raw.cursor() as cursor:
         with cursor.copy("COPY staging (ligne, cle, brut, champs, lon, lat) FROM STDIN") as copy:
             for item in items:
+                if isinstance(item, DataDate):
+                    report.date_declaree = item.jour
+                    continue
                 report.lus += 1
                 if progress and report.lus % PROGRESS_EVERY == 0:
                     progress(report.lus)
@@ -139,6 +146,20 @@ def stage(connection: Connection, items: Parsed, report: RunReport,
     """))
     if report.lus == 0:
         raise WrongFormat("fichier vide : aucune ligne à lire")
+
+
+def date_data(connection: Connection, report: RunReport, emplacement: str) -> None:
+    """Record on the run the day its data describes (``ingest.dates``), or NULL."""
+    latest_row = connection.execute(text("""
+        SELECT max(left(champs #>> '{attributs,date_maj}', 10)) FROM staging
+        WHERE champs #>> '{attributs,date_maj}' ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}'
+          AND left(champs #>> '{attributs,date_maj}', 10) <= to_char(current_date, 'YYYY-MM-DD')
+    """)).scalar_one()
+    chosen = dates.choose(report.date_declaree, emplacement, dates.parse_day(latest_row))
+    connection.execute(
+        text("UPDATE run SET donnees_du = :jour, donnees_du_selon = :selon WHERE id = :run"),
+        {"jour": chosen.jour if chosen else None, "selon": chosen.selon if chosen else None,
+         "run": report.run_id})
 
 
 def finish(connection: Connection, report: RunReport, statut: str, message: str | None) -> None:
@@ -191,6 +212,7 @@ def run_ingestion(
                     after_publish(connection)
                 if changed:
                     analyse_published(connection)
+                date_data(connection, report, source_file.emplacement)
                 message = f"{report.hors_champ} ligne(s) hors du champ de la prévention"
                 finish(connection, report, "reussi", message)
             return report

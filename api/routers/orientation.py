@@ -1,5 +1,6 @@
 """``/api/v1/orientation``: for a place, an age and 1–3 cards, jeu by jeu, specialised first."""
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -9,12 +10,14 @@ from sqlalchemy.orm import Session
 from api.deps import get_session
 from api.representation import offer_json
 from api.schemas import OrientationOut
-from cartographie import orientation
+from cartographie import orientation, temporaire
 from cartographie.geocodage import GeocodeurGeoplateforme, GeocodeurLocal, Lieu
 from cartographie.territoires import commune_place
 
 router = APIRouter(prefix="/api/v1/orientation", tags=["Orientation"])
 MAX_CARDS = 3
+DATE_DOC = ("Le jour où la personne irait (AAAA-MM-JJ, aujourd'hui par défaut) : les offres "
+            "fermées temporairement ce jour-là ne sont gardées que si leur jeu n'a rien d'autre")
 BESOINS_DOC = ("Au plus un besoin par carte, séparés par des virgules (ex. « tabac-arreter ») : "
                "la carte ne garde que les jeux liés à ce besoin")
 
@@ -89,11 +92,12 @@ def orient(
     code_commune: Annotated[str | None, Query(pattern=r"^[0-9][0-9AB][0-9]{3}$")] = None,
     adresse: Annotated[str | None, Query(min_length=2, max_length=200)] = None,
     besoins: Annotated[str | None, Query(max_length=400, description=BESOINS_DOC)] = None,
+    date: Annotated[dt.date | None, Query(description=DATE_DOC)] = None,
 ) -> dict:
     slugs = card_slugs(session, cartes)
     by_card = besoin_by_card(session, besoins, slugs)
     place = resolve_place(request, session, lat, lon, code_commune, adresse)
-    return answer(session, place, slugs, age, by_card)
+    return answer(session, place, slugs, age, by_card, date)
 
 
 PUBLIC_KEYS = ("age_min", "age_max", "publics")
@@ -105,19 +109,23 @@ def public(row: dict) -> dict:
 
 
 def answer(session: Session, place: Lieu, slugs: list[str], age: int | None,
-           besoins: dict[str, str] | None = None) -> dict:
+           besoins: dict[str, str] | None = None, day: dt.date | None = None) -> dict:
     """Per card, its jeux with their nearest suitable offers, then the national resources
-    open to the person (API and pages)."""
+    open to the person (API and pages); ``day``: the day the person would go."""
     results = orientation.orient(session.connection(), place.lon, place.lat, slugs, age,
-                                 besoins)
+                                 besoins, day=day)
+    # Another day than today: the offers as they will be that day, at this time of day.
+    now = dt.datetime.now(temporaire.PARIS)
+    at = now.replace(year=day.year, month=day.month, day=day.day) if day else None
 
     def offers(rows: list[dict]) -> list[dict]:
-        return [offer_json(o) | {"jeu": o["jeu"]} for o in rows]
+        return [offer_json(o, at) | {"jeu": o["jeu"]} for o in rows]
 
     return {
         "lieu": {"libelle": place.libelle, "lon": place.lon, "lat": place.lat,
                  "precision": place.precision, "code_commune": place.code_commune},
         "age": age,
+        "date": (day or temporaire.today()).isoformat(),
         "cartes": [{
             "carte": r.carte, "besoin": r.besoin, "rayon_km": r.rayon_km,
             "jeux": [{"jeu": {"slug": s.jeu["slug"], "nom": s.jeu["nom"],

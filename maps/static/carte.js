@@ -279,6 +279,28 @@
     return line;
   }
 
+  // The day as the server wrote it (a source's data is dated at 00:00 UTC): no time zone shift.
+  const day = (iso) => iso.slice(0, 10).split("-").reverse().join("/");
+  const VERIFICATION = {
+    ars: "Informations vérifiées le %(jour)s par l'ARS",
+    source: "Informations vérifiées le %(jour)s par une source nationale",
+    source_non_datee: "Informations lues le %(jour)s dans une source nationale (date de ses données inconnue)",
+  };
+  const verification = (offer) => t(VERIFICATION[offer.verifie_par] || "Informations mises à jour le %(jour)s").replace("%(jour)s", day(offer.verifie_le));
+
+  // A temporary closure or temporary hours in force today, with the ARS's message (French).
+  const TEMPORAIRES = { fermeture: "Fermé temporairement jusqu'au %(jour)s", horaires: "Horaires temporaires jusqu'au %(jour)s" };
+  function temporaryInformation(info) {
+    const line = document.createElement("p");
+    line.className = "fr-mb-1w temporaire";
+    line.dataset.genre = info.genre;
+    line.append(textNode("strong", t(TEMPORAIRES[info.genre]).replace("%(jour)s", day(info.au))));
+    for (const text of [info.horaires_texte, info.message]) {
+      if (text) line.append(" ", Object.assign(textNode("span", text), { lang: "fr", dir: "ltr" }));
+    }
+    return line;
+  }
+
   const SOURCE_NAMES = { finess: "FINESS", ror: "ROR", vaccination: "liste nationale des lieux de vaccination", ars: "ARS" };
 
   async function openOffer(id, fromList) {
@@ -316,6 +338,7 @@
       parts.push(booking);
     }
     if (offer.ouverture) parts.push(row("En ce moment", openingBadge(offer.ouverture)));
+    for (const info of offer.informations_temporaires || []) parts.push(temporaryInformation(info));
     parts.push(row("Horaires", document.createTextNode(offer.horaires_texte || t("non renseignés"))));
     const access = Object.entries(offer.accessibilite || {}).map(([k, v]) => `${k.replaceAll("_", " ")} : ${v === true ? "oui" : v === false ? "non" : v}`);
     parts.push(row("Accessibilité", document.createTextNode(access.length ? access.join(" ; ") : t("non renseignée"))));
@@ -323,11 +346,7 @@
     const sources = [...new Set((offer.sources?.enregistrements || []).filter((s) => s.actif).map((s) => SOURCE_NAMES[s.source] || s.source))];
     parts.push(row("Sources", document.createTextNode(sources.join(", ") || "—")));
     if (offer.maj_le) parts.push(row("Mise à jour", document.createTextNode(new Date(offer.maj_le).toLocaleDateString("fr-FR"))));
-    if (offer.verifie_le) {
-      const checked = textNode("p", `Informations vérifiées le ${new Date(offer.verifie_le).toLocaleDateString("fr-FR")}` +
-        ({ ars: " par l'ARS", source: " par une source nationale" }[offer.verifie_par] || ""), "fr-text--sm fr-mb-1w verification");
-      parts.push(checked);
-    }
+    if (offer.verifie_le) parts.push(textNode("p", verification(offer), "fr-text--sm fr-mb-1w verification"));
     panel.replaceChildren(...parts);
     panel.hidden = false;
     // A marker shown on its own gets its tooltip; one inside a cluster (or not drawn) is
