@@ -140,8 +140,9 @@ def as_json(value: Any) -> str:
 def write_ndjson(connection: Connection, out: IO[bytes],
                  modifie_apres: dt.datetime | None) -> int:
     rows = 0
-    for rows, record in enumerate(offers(connection, modifie_apres), start=1):
+    for record in offers(connection, modifie_apres):
         out.write((as_json(record) + "\n").encode("utf-8"))
+        rows += 1
     return rows
 
 
@@ -309,7 +310,7 @@ def changes(connection: Connection, export: Telechargement,
             modifie_apres: dt.datetime) -> tuple[IO[bytes], int, dt.datetime]:
     """A ``modified_after`` file, built for this request into a spooled temporary file
     (memory only while small): the gzip stream, its rows and its « complete until »."""
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (streamed later)
     try:
         rows, _, complete_until = build(connection, export, out, modifie_apres)
     except BaseException:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import folium
-from folium.plugins import MarkerCluster
 from branca.element import MacroElement
+from folium.plugins import MarkerCluster
 from folium.template import Template
 from markupsafe import escape
 

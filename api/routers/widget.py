@@ -3,9 +3,9 @@
 
 The card map has the same map, list and URL filters as ``/cartes/{slug}``
 (``maps/static/carte.js``); the orientation answer takes the parameters of ``/orientation``
-and shows the same answer. Both have minimal chrome and a link back to the full service. Which sites may frame it is a setting
-(``widget_sites``, CSP ``frame-ancestors`` in ``api.securite``); every other page refuses to
-be framed elsewhere.
+and shows the same answer. Both have minimal chrome and a link back to the full service.
+Which sites may frame them is a setting (``widget_sites``, CSP ``frame-ancestors`` in
+``api.securite``); every other page refuses to be framed elsewhere.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from api.routers.pages import (OrientationForm, card_map, orientation_answer,
-                               orientation_form, page)
+from api.routers.pages import OrientationForm, card_map, orientation_answer, orientation_form, page
 
 router = APIRouter(include_in_schema=False)
 FILTERS = ("besoin", "type_offre", "gratuit", "age", "rayon", "lieu", "lat", "lon", "jeux",
