@@ -231,11 +231,25 @@ class Depot:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def fichier(self, connection: Connection, export: Telechargement) -> Fichier:
-        """The current data version's file of ``export``, built now if it is not yet."""
+    @staticmethod
+    def _key(connection: Connection) -> str:
+        """The database and its data version: one file each."""
         version = connection.execute(text("SELECT version_donnees_courante()")).scalar_one()
         url = connection.engine.url.render_as_string(hide_password=True)
-        key = hashlib.sha256(f"{url}|{version}".encode()).hexdigest()[:24]
+        return hashlib.sha256(f"{url}|{version}".encode()).hexdigest()[:24]
+
+    def pret(self, connection: Connection, export: Telechargement) -> Fichier | None:
+        """The current data version's file of ``export`` if it is built, without building."""
+        return self._read(self.directory / f"{export.slug}-{self._key(connection)}.json")
+
+    def dernier(self, export: Telechargement) -> Fichier | None:
+        """The newest file of ``export`` on disk, whatever its version."""
+        found = [f for f in map(self._read, self.directory.glob(f"{export.slug}-*.json")) if f]
+        return max(found, key=lambda f: f.genere_le, default=None)
+
+    def fichier(self, connection: Connection, export: Telechargement) -> Fichier:
+        """The current data version's file of ``export``, built now if it is not yet."""
+        key = self._key(connection)
         description = self.directory / f"{export.slug}-{key}.json"
         found = self._read(description)
         if found is not None:
@@ -262,7 +276,7 @@ class Depot:
     def _read(description: Path) -> Fichier | None:
         try:
             return Fichier(**json.loads(description.read_text(encoding="utf-8")))
-        except FileNotFoundError:
+        except FileNotFoundError:  # not built, or dropped for a newer version meanwhile
             return None
 
     @contextmanager

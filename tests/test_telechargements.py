@@ -9,13 +9,17 @@ import io
 import json
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
+from api.routers import donnees
 from api.telechargements import COLONNES, TELECHARGEMENTS, Depot
+from tests.browser import artifact
+from tests.test_browser import DESKTOP
 
 FORMULA = '=HYPERLINK("http://exemple.invalid","cliquez")'
 
@@ -209,10 +213,46 @@ def test_bad_requests_are_refused_in_french(files, path, status, message):
 
 def test_the_page_lists_each_file_and_the_footer_leads_to_it(files):
     client, engine = files
-    html = client.get("/donnees").text
+    html = client.get("/donnees").text  # built within the page's wait: few offers
     for export in TELECHARGEMENTS:
         assert f'href="/donnees/{export.fichier}"' in html
     assert html.count(f"<td class=\"nombre\">{len(published_ids(engine))}</td>") == 3
     assert "Licence Ouverte / Open Licence 2.0 (Etalab)" in html and "FINESS" in html
     assert "modified_after=" in html and "<code>retiree_le</code>" in html
     assert '<a href="/donnees">Téléchargements</a>' in client.get("/").text
+
+
+def test_the_page_never_waits_long_for_a_file_being_rebuilt(files, monkeypatch):
+    """A file slower to build than the page's wait (the country): the previous one is shown,
+    marked as being updated, and the link gives the new one."""
+    client, engine = files
+    client.get("/donnees/offres.csv")
+    write(engine, "UPDATE offre SET statut = 'publiee' WHERE nom = 'Offre 10'")
+    monkeypatch.setattr(donnees, "PAGE_WAIT_SECONDS", 0)
+    html = client.get("/donnees").text
+    before = len(published_ids(engine)) - 1
+    row = html[html.index('data-format="csv"'):html.index('data-format="geojson"')]
+    assert f'<td class="nombre">{before}</td>' in row and "mise à jour en cours" in row
+    assert "En préparation" in html  # the other two were never built
+    assert len(csv_rows(client.get("/donnees/offres.csv"))) == before + 1
+
+
+def test_a_person_downloads_the_csv_from_the_page(browser, live_server, demo_client):
+    for export in TELECHARGEMENTS:  # built already (the page may not wait for the demo's)
+        demo_client.get(f"/donnees/{export.fichier}")
+    context = browser.new_context(viewport=DESKTOP, locale="fr-FR", accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/")
+    page.get_by_role("link", name="Téléchargements").click()
+    assert page.locator("h1").inner_text() == "Télécharger les offres de prévention"
+    page.screenshot(path=str(artifact("donnees.png")), full_page=True)
+    with page.expect_download() as download:
+        page.locator('#fichiers a[href="/donnees/offres.csv"]').click()
+    assert download.value.suggested_filename == "offres.csv"
+    content = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(content), delimiter=";"))
+    total = demo_client.get("/api/v1/offres", params={"a_distance": "true"}).json()["total"]
+    assert len(rows) == total > 1000
+    shown = page.locator('#fichiers tr[data-format="csv"] td.nombre').inner_text()
+    assert shown.replace("\u202f", "") == str(total)
+    context.close()

@@ -8,11 +8,13 @@ body is the stored gzip itself when the client accepts gzip, else decompressed o
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api import telechargements
@@ -23,6 +25,7 @@ from api.telechargements import TELECHARGEMENTS, Depot, Fichier, Telechargement
 
 router = APIRouter(tags=["Téléchargements"])
 MAX_AGE_SECONDS = 300
+PAGE_WAIT_SECONDS = 3
 
 
 def depot(request: Request) -> Depot:
@@ -32,16 +35,43 @@ def depot(request: Request) -> Depot:
 @router.get("/donnees", response_class=HTMLResponse, include_in_schema=False)
 def donnees_page(request: Request,
                  session: Annotated[Session, Depends(get_session)]) -> HTMLResponse:
-    """Each file with its size, rows and date: the page builds what the version lacks."""
+    """Each file with its size, rows and date. A file the data version lacks is built in
+    the background: the page waits a little for it, else shows the previous one (the link
+    already gives the new one, waiting for it), never a page that hangs for minutes."""
     connection = session.connection()
-    fichiers = [described(t, depot(request).fichier(connection, t)) for t in TELECHARGEMENTS]
+    fichiers = []
+    for export in TELECHARGEMENTS:
+        made = depot(request).pret(connection, export)
+        if made is None:
+            made = built_in_background(connection.engine, depot(request), export)
+        en_cours = made is None
+        fichiers.append(described(export, made or depot(request).dernier(export), en_cours))
     return page(request, "donnees.html", fichiers=fichiers, base=public_base(request),
                 colonnes=telechargements.COLONNES)
 
 
-def described(export: Telechargement, made: Fichier) -> dict[str, object]:
+def built_in_background(engine: Engine, store: Depot, export: Telechargement) -> Fichier | None:
+    """Start building the file on its own connection; it if is ready within
+    ``PAGE_WAIT_SECONDS`` (a région, the demo), else None (the country, after a publication)."""
+    made: list[Fichier] = []
+
+    def build() -> None:
+        with engine.connect() as connection:
+            made.append(store.fichier(connection, export))
+
+    worker = threading.Thread(target=build, name=f"telechargement-{export.slug}", daemon=True)
+    worker.start()
+    worker.join(PAGE_WAIT_SECONDS)
+    return made[0] if made else None
+
+
+def described(export: Telechargement, made: Fichier | None,
+              en_cours: bool) -> dict[str, object]:
     """What the page says of a file, written the French way (« 12,3 Mo », « 1 234 »)."""
-    return {"format": export, "lignes": f"{made.lignes:,}".replace(",", "\u202f"),
+    if made is None:
+        return {"format": export, "en_cours": True}
+    return {"format": export, "en_cours": en_cours,
+            "lignes": f"{made.lignes:,}".replace(",", "\u202f"),
             "taille": octets(made.taille), "taille_gzip": octets(made.taille_gzip),
             "date": made.genere.strftime("%d/%m/%Y à %H:%M UTC")}
 
