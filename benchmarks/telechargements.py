@@ -3,7 +3,8 @@
 A fresh database of the embedded cluster gets ``cartographie ingest finess`` of the national
 file; then each format is built by ``api.telechargements.Depot``, as the first request after
 a publication does, each in its own child process so that its peak memory (max RSS, from
-``wait4``) is its own. Prints one Markdown table.
+``wait4``) is its own; the « reference » row is the same child building nothing (imports
+and connection alone). Prints one Markdown table.
 
 Usage: .venv/bin/python benchmarks/telechargements.py [--fichier PATH]
 """
@@ -32,8 +33,11 @@ from pathlib import Path
 from cartographie.db import make_engine
 from api.telechargements import Depot, TELECHARGEMENTS
 url, directory, slug = sys.argv[1:4]
-export = next(t for t in TELECHARGEMENTS if t.slug == slug)
+export = next((t for t in TELECHARGEMENTS if t.slug == slug), None)
 with make_engine(url).connect() as connection:
+    if slug == "reference":  # the same imports and connection, nothing built
+        print(json.dumps({"lignes": 0, "taille": 0, "gzip": 0}))
+        sys.exit(0)
     made = Depot(Path(directory)).fichier(connection, export)
 print(json.dumps({"lignes": made.lignes, "taille": made.taille, "gzip": made.taille_gzip}))
 '''
@@ -72,7 +76,7 @@ def main() -> None:
     print("| fichier | offres | taille | gzip | construction (s) | mémoire max (Mio) |")
     print("|---|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as directory:
-        for slug in ("csv", "geojson", "ndjson"):
+        for slug in ("reference", "csv", "geojson", "ndjson"):
             wall, peak, line = measured([sys.executable, "-c", BUILD, url, directory, slug],
                                         {**os.environ, "DATABASE_URL": url})
             made = json.loads(line)
