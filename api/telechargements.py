@@ -51,11 +51,11 @@ SPOOL_BYTES = 8 * 1024 * 1024  # a change-feed file above this goes to a tempora
 def offers(connection: Connection, modifie_apres: dt.datetime | None) -> Iterator[dict]:
     """Every published offer (on site and remote) as the API writes it, in id order; with
     ``modifie_apres``, those changed since, the retired ones among them by id."""
-    streamed = connection.execution_options(stream_results=True, yield_per=ROWS_PER_FETCH)
     statements = recherche.walk_statements(Filtres(a_distance=True,
                                                    modifie_apres=modifie_apres))
-    results = [streamed.execute(text(sql), params).mappings()
-               for sql, params in statements]
+    results = [connection.execute(text(sql), params, execution_options={
+        "stream_results": True, "yield_per": ROWS_PER_FETCH}).mappings()
+        for sql, params in statements]
     for row in heapq.merge(*results, key=lambda r: r["id"]):
         record = offer_json(dict(row))
         record.pop("ouverture", None)
