@@ -18,6 +18,7 @@ from api.routers import (
     contributions,
     contributions_temporaires,
     couverture,
+    donnees,
     espace_ars,
     espace_ars_couverture,
     espace_ars_qualite,
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     contributions.install_upload_limit(app, espace_ars.IMPORT_PATH, espace_ars.PREFIX)
     app.include_router(pages.router)
     app.include_router(widget.router)
+    app.include_router(donnees.router)
     app.include_router(documentation.router)
     app.include_router(espace_ars.router)
     app.include_router(espace_ars_couverture.router)

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 PROBLEM_JSON = "application/problem+json"
 # Paths answered with problem+json; anything else is a page, whose errors are pages too.
 MACHINE_PREFIXES = ("/api/", "/ogc", "/tiles/", "/static/", "/docs", "/openapi.json",
-                    "/sante", "/hsds")
+                    "/sante", "/hsds", "/donnees/")
 # Seconds a client waits before trying again while the database is unreachable.
 RETRY_AFTER_SECONDS = 30
 logger = logging.getLogger(__name__)

@@ -60,10 +60,16 @@ def offer_json(row: dict[str, Any], at: dt.datetime | None = None) -> dict[str, 
 
 
 def offer_feature(row: dict[str, Any], at: dt.datetime | None = None) -> dict[str, Any]:
-    properties = offer_json(row, at)
+    return feature(offer_json(row, at))
+
+
+def feature(properties: dict[str, Any]) -> dict[str, Any]:
+    """An offer's JSON as a GeoJSON feature (its position becomes the geometry)."""
+    properties = dict(properties)
     lon, lat = properties.pop("lon", None), properties.pop("lat", None)
     geometry = None if lon is None else {"type": "Point", "coordinates": [lon, lat]}
-    return {"type": "Feature", "id": row["id"], "geometry": geometry, "properties": properties}
+    return {"type": "Feature", "id": properties["id"], "geometry": geometry,
+            "properties": properties}
 
 
 def feature_collection(rows: list[dict[str, Any]], total: int,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,14 +265,22 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def export_csv(rows: list[dict[str, Any]],
-               columns: tuple[str, ...] | list[str] = EXPORT_COLUMNS) -> str:
-    """Rows as CSV (« ; », UTF-8 with BOM for spreadsheets), formula-safe; by default the
-    région's offers in the import template's columns."""
+def csv_lines(rows: Iterable[dict[str, Any]],
+              columns: tuple[str, ...] | list[str]) -> Iterator[str]:
+    """Rows as CSV lines (« ; », a BOM first for spreadsheets), formula-safe, one at a
+    time: the ARS export and the national bulk files (``api.telechargements``) alike."""
     buffer = io.StringIO()
-    buffer.write("\ufeff")
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(columns)
+    yield "\ufeff" + buffer.getvalue()
     for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
         writer.writerow([spreadsheet_safe(row.get(column)) for column in columns])
-    return buffer.getvalue()
+        yield buffer.getvalue()
+
+
+def export_csv(rows: list[dict[str, Any]],
+               columns: tuple[str, ...] | list[str] = EXPORT_COLUMNS) -> str:
+    """The région's offers as one CSV text, by default in the import template's columns."""
+    return "".join(csv_lines(rows, columns))

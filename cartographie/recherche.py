@@ -378,6 +378,23 @@ def count_retired(connection: Connection, filters: Filtres) -> int:
                               params).scalar_one()
 
 
+def walk_statements(filters: Filtres) -> list[tuple[str, dict[str, Any]]]:
+    """The statements reading every offer of ``filters`` in id order, unpaged (bulk files
+    stream them): the published offers, then, with ``modifie_apres``, the retired ones
+    reduced as in ``retired_since`` (the change feed's semantics)."""
+    condition, params = where(filters)
+    statements = [(f"""
+        SELECT {OFFER_COLUMNS}, NULL::float8 AS distance_m
+        FROM offre o LEFT JOIN commune k ON k.code = o.code_commune
+        WHERE {condition} ORDER BY o.id""", params)]
+    if filters.modifie_apres is not None:
+        retired_params: dict[str, Any] = {}
+        retired = _retired_where(filters, retired_params)
+        statements.append((f"SELECT o.id, o.statut, o.maj_le, o.retiree_le FROM offre o "
+                           f"WHERE {retired} ORDER BY o.id", retired_params))
+    return statements
+
+
 def complete_until(connection: Connection) -> dt.datetime:
     """The instant up to which a change feed read now is complete: the start of the oldest
     transaction still running (its writes are stamped ``maj_le = now()``, its start, and may

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         default=None, description="Dossier de la base embarquée (défaut : <projet>/.cartographie)."
     )
     embedded_database: str = "cartographie"
+    telechargements_dir: Path | None = Field(
+        default=None,
+        description="Fichiers des téléchargements /donnees, partagés par tous les processus "
+                    "du service (défaut : <base embarquée>/telechargements).",
+    )
     embedded_os_user: str = Field(
         default="postgres",
         description="Compte système non privilégié qui fait tourner PostgreSQL quand on est root.",
@@ -156,6 +161,10 @@ class Settings(BaseSettings):
     @property
     def resolved_embedded_dir(self) -> Path:
         return self.embedded_dir or self.project_dir / ".cartographie"
+
+    @property
+    def resolved_telechargements_dir(self) -> Path:
+        return self.telechargements_dir or self.resolved_embedded_dir / "telechargements"
 
 
 @lru_cache

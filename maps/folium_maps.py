@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import folium
+from branca.element import MacroElement
 from folium.plugins import MarkerCluster
 from folium.template import Template
 from markupsafe import escape
@@ -25,6 +26,9 @@ VENDOR_URL = "/static/vendor"
 LEAFLET_JS = [("leaflet", f"{VENDOR_URL}/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", f"{VENDOR_URL}/leaflet/leaflet.css")]
 CLUSTER_JS = [("markerclusterjs", f"{VENDOR_URL}/leaflet.markercluster/leaflet.markercluster.js")]
+# The outline fallback of the page maps (maps/static/fond.js over /tiles/contours).
+FOND_JS = [("vectorgrid", f"{VENDOR_URL}/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"),
+           ("fond", "/static/fond.js")]
 CLUSTER_CSS = [
     ("markerclustercss", f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.css"),
     ("markerclusterdefaultcss", f"{VENDOR_URL}/leaflet.markercluster/MarkerCluster.Default.css"),
@@ -45,17 +49,40 @@ def safe_text(value: Any) -> str:
             .replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;"))
 
 
+class FondAvecSecours(MacroElement):
+    """The configured basemap through ``fond.js``, as on the page maps: when it cannot be
+    reached, our own outlines (``/tiles/contours``) are drawn instead of a grey square."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.cartographieFond({{ this._parent.get_name() }}, {{ this.fond|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, tiles_url: str, attribution: str) -> None:
+        super().__init__()
+        self._name = "FondAvecSecours"
+        self.fond = {"url": tiles_url, "attribution": safe_text(attribution)}
+
+
 def base_map(location: tuple[float, float], zoom: int, tiles_url: str, attribution: str,
-             interactive: bool = True) -> folium.Map:
-    """A folium map on our vendored Leaflet and the configured basemap."""
+             interactive: bool = True, outline_fallback: bool = False) -> folium.Map:
+    """A folium map on our vendored Leaflet and the configured basemap.
+
+    ``outline_fallback`` for maps served by us (the outline tiles are ours); a self-contained
+    export, opened offline, has no server to ask them from.
+    """
     m = folium.Map(location=location, zoom_start=zoom, tiles=None, control_scale=True,
                    zoom_control=interactive, dragging=interactive,
                    scroll_wheel_zoom=interactive, double_click_zoom=interactive,
                    touch_zoom=interactive, keyboard=interactive)
-    m.default_js = LEAFLET_JS
+    m.default_js = LEAFLET_JS + (FOND_JS if outline_fallback else [])
     m.default_css = LEAFLET_CSS
-    folium.TileLayer(tiles_url, attr=safe_text(attribution), name="Fond de carte",
-                     control=False).add_to(m)
+    if outline_fallback:
+        FondAvecSecours(tiles_url, attribution).add_to(m)
+    else:
+        folium.TileLayer(tiles_url, attr=safe_text(attribution), name="Fond de carte",
+                         control=False).add_to(m)
     return m
 
 
@@ -96,6 +123,7 @@ MARKER_CSS = """
 .repere { width: 24px; height: 24px; border-radius: 50%; color: #fff; font: bold 12px/24px
   Marianne, Arial, sans-serif; text-align: center; border: 2px solid #fff;
   box-shadow: 0 0 2px #000; }
+.fond-secours { background: #ececea; }
 </style>
 """
 
@@ -106,10 +134,10 @@ def sheet_map(place: dict[str, Any], cards: list[dict[str, Any]], tiles_url: str
 
     Printed on paper: no zoom buttons, no dragging (``interactive`` for a screen, as on the
     « Faire mon bilan » page); numbers match the lists (one numbering per card, through its
-    jeux in order).
+    jeux in order). Served by us, so without the basemap it falls back to our outlines.
     """
     m = base_map((place["lat"], place["lon"]), 12, tiles_url, attribution,
-                 interactive=interactive)
+                 interactive=interactive, outline_fallback=True)
     m.get_root().header.add_child(folium.Element(MARKER_CSS))
     points = [(place["lat"], place["lon"])]
     folium.CircleMarker((place["lat"], place["lon"]), radius=8, color="#fff", weight=3,

@@ -37,6 +37,8 @@ PAGES = {
     "fiche": SHEET,
     "erreur": "/cartes/inconnue",
     "connexion-ars": "/ars/connexion",
+    "donnees": "/donnees",
+    "widget-orientation": "/widget/orientation?code_commune=67482&age=47&cartes=addiction-tabac",
 }
 
 

@@ -38,14 +38,18 @@ def outline_paths(page) -> int:
     return page.locator(".leaflet-contours-pane path").count()
 
 
-def test_card_map_asks_the_ign_plan_and_credits_ign(browser, live_server):
+@pytest.mark.parametrize("path", [
+    "/cartes/addiction-tabac?z=9&c=48.57,7.75",
+    "/orientation/fiche/carte?lieu=67482&cartes=addiction-tabac",  # the printed sheet's map
+])
+def test_maps_ask_the_ign_plan_and_credit_ign(browser, live_server, path):
     context = browser.new_context(viewport=DESKTOP, locale="fr-FR")
     page = context.new_page()
     asked = []
     page.route("**/data.geopf.fr/**", lambda route: asked.append(route.request.url)
                or route.fulfill(status=200, content_type="image/png",
                                 body=TILE_PNG.read_bytes()))
-    page.goto(f"{live_server}/cartes/addiction-tabac?z=9&c=48.57,7.75")
+    page.goto(live_server + path)
     # locators, not wait_for_function: its polling evaluates a string, which our CSP forbids
     page.locator(".leaflet-tile-loaded").first.wait_for(state="attached")
     assert asked and all(url.startswith(IGN_PLAN_URL.split("?")[0]) for url in asked)
@@ -55,11 +59,17 @@ def test_card_map_asks_the_ign_plan_and_credits_ign(browser, live_server):
     context.close()
 
 
-def test_with_the_network_blocked_the_map_draws_our_outlines(browser, live_server):
-    """Everything but our own server refused: the map shows France, not a grey square."""
+def only_our_server(browser, live_server):
+    """A browser context where every request but those to our own server is refused."""
     context = browser.new_context(viewport=DESKTOP, locale="fr-FR")
     context.route("**/*", lambda route: route.continue_()
                   if route.request.url.startswith(live_server) else route.abort())
+    return context
+
+
+def test_with_the_network_blocked_the_map_draws_our_outlines(browser, live_server):
+    """Everything but our own server refused: the map shows France, not a grey square."""
+    context = only_our_server(browser, live_server)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -70,5 +80,24 @@ def test_with_the_network_blocked_the_map_draws_our_outlines(browser, live_serve
     assert "fond de secours" in page.locator(".leaflet-control-attribution").inner_text()
     page.wait_for_timeout(500)
     page.screenshot(path=str(artifact("fond-secours-carte.png")))
+    assert not errors, errors
+    context.close()
+
+
+def test_the_printed_sheet_map_draws_our_outlines_without_the_basemap(browser, live_server):
+    """The folium map of « Imprimer la fiche » uses the same fallback as the page maps."""
+    context = only_our_server(browser, live_server)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/orientation/fiche?lieu=67482&age=47&cartes=addiction-tabac")
+    sheet_map = page.frame_locator("iframe.fiche-carte")
+    sheet_map.locator(".leaflet-contours-pane path").nth(20).wait_for(state="attached",
+                                                                      timeout=20_000)
+    assert sheet_map.locator(".folium-map.fond-secours").count() == 1
+    assert sheet_map.locator(".repere").count() > 0  # the numbered offers, over the outlines
+    assert "fond de secours" in sheet_map.locator(".leaflet-control-attribution").inner_text()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifact("fond-secours-fiche.png")), full_page=True)
     assert not errors, errors
     context.close()

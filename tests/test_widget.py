@@ -57,6 +57,9 @@ def service_allowing_one_partner(settings, demo_engine):
         yield url, allowed
 
 
+ORIENTATION = "code_commune=67482&age=47&cartes=addiction-tabac,sante-mentale"
+
+
 def new_context(browser):
     context = browser.new_context(viewport={"width": 1000, "height": 760}, locale="fr-FR")
     context.route("**/data.geopf.fr/**", lambda route: route.abort())
@@ -88,8 +91,56 @@ def test_the_widget_works_inside_an_allowed_partner_site(browser, service_allowi
     assert not errors, errors
 
 
+def test_the_orientation_answer_works_inside_an_allowed_partner_site(
+        browser, service_allowing_one_partner, demo_client):
+    url, port = service_allowing_one_partner
+    expected = demo_client.get(f"/api/v1/orientation?{ORIENTATION}").json()
+    context = new_context(browser)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    with partner_site(port, f"{url}/widget/orientation?{ORIENTATION}") as partner:
+        page.goto(partner)
+        frame = page.frame_locator("iframe")
+        frame.locator("li.offre").first.wait_for(timeout=20_000)
+        shown = frame.locator("li.offre").evaluate_all("items => items.map(i => i.dataset.id)")
+        assert shown == [str(o["id"]) for c in expected["cartes"] for s in c["jeux"]
+                         for o in s["offres"]]  # the same answer as the API and the page
+        assert "Strasbourg" in frame.locator("#resultats-titre").inner_text()
+        back = frame.locator("#lien-complet")
+        assert back.get_attribute("href") == (f"{url}/orientation?code_commune=67482&age=47"
+                                              "&cartes=addiction-tabac&cartes=sante-mentale")
+        assert frame.locator(".fr-header, .fr-footer, form").count() == 0  # minimal chrome
+        # every link leaves the frame for a new tab, the partner's page stays
+        with context.expect_page() as opened:
+            frame.locator("#imprimer-fiche").click()
+        assert "/orientation/fiche?" in opened.value.url
+        page.screenshot(path=str(artifact("widget-orientation-partenaire.png")))
+    context.close()
+    assert not errors, errors
+
+
+def test_a_bad_orientation_widget_parameter_is_said_in_french(demo_client):
+    response = demo_client.get("/widget/orientation?code_commune=67482&cartes=chocolat")
+    assert response.status_code == 422 and "cartes : valeur inconnue" in response.text
+    assert 'role="alert"' in response.text
+    response = demo_client.get("/widget/orientation")
+    assert response.status_code == 422 and "cartes absentes" in response.text
+
+
+def test_the_orientation_page_offers_its_answer_to_embed(demo_client):
+    html = demo_client.get(f"/orientation?{ORIENTATION}").text
+    assert "Intégrer cette réponse sur votre site" in html
+    assert ("/widget/orientation?code_commune=67482&amp;age=47&amp;cartes=addiction-tabac"
+            "&amp;cartes=sante-mentale") in html
+    assert "Intégrer cette réponse" not in demo_client.get("/orientation").text  # no answer
+    headers = demo_client.get(f"/widget/orientation?{ORIENTATION}").headers
+    assert "frame-ancestors 'self'" in headers["content-security-policy"]
+
+
 @pytest.mark.parametrize(("partner", "path"), [
     ("autre", "/widget/cartes/addiction-tabac"),  # a site not in widget_sites
+    ("autre", f"/widget/orientation?{ORIENTATION}"),
     ("autre", "/cartes/addiction-tabac"),
     ("autorise", "/cartes/addiction-tabac"),      # the partner may frame the widget only
     ("autorise", "/orientation"),

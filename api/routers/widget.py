@@ -1,9 +1,11 @@
-"""The embeddable map: ``/widget/cartes/{slug}``, made to live in an iframe on a partner site.
+"""The embeddable widgets, made to live in an iframe on a partner site: a card map
+``/widget/cartes/{slug}`` and an orientation answer ``/widget/orientation?…``.
 
-The same map, list and URL filters as ``/cartes/{slug}`` (``maps/static/carte.js``), with
-minimal chrome and a link back to the full service. Which sites may frame it is a setting
-(``widget_sites``, CSP ``frame-ancestors`` in ``api.securite``); every other page refuses to
-be framed elsewhere.
+The card map has the same map, list and URL filters as ``/cartes/{slug}``
+(``maps/static/carte.js``); the orientation answer takes the parameters of ``/orientation``
+and shows the same answer. Both have minimal chrome and a link back to the full service.
+Which sites may frame them is a setting (``widget_sites``, CSP ``frame-ancestors`` in
+``api.securite``); every other page refuses to be framed elsewhere.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
-from api.routers.pages import card_map, page
+from api.routers.pages import OrientationForm, card_map, orientation_answer, orientation_form, page
 
 router = APIRouter(include_in_schema=False)
 FILTERS = ("besoin", "type_offre", "gratuit", "age", "rayon", "lieu", "lat", "lon", "jeux",
@@ -36,3 +38,18 @@ def card_widget(request: Request, slug: str,
     return page(request, "widget_carte.html", carte=carte, jeux=jeux, config=config,
                 lien_complet=full)
 
+
+
+@router.get("/widget/orientation", response_class=HTMLResponse)
+def orientation_widget(request: Request, session: Annotated[Session, Depends(get_session)],
+                       form: Annotated[OrientationForm, Depends(orientation_form)]
+                       ) -> HTMLResponse:
+    """A bad or missing parameter is said in the frame, in French (never a blank frame)."""
+    answer, error, status = None, None, 200
+    try:
+        answer = orientation_answer(request, session, form)
+    except HTTPException as refused:
+        error, status = refused.detail, refused.status_code
+    full = f"{public_base(request)}/orientation?{form.query()}"
+    return page(request, "widget_orientation.html", status, answer=answer, error=error,
+                query=form.query(), lien_complet=full)
