@@ -53,7 +53,8 @@ router = APIRouter(include_in_schema=False)
 
 
 # The pages a citizen or the person oriented reads, in their language; the Espace ARS stays French.
-CITIZEN_TEMPLATES = {"accueil.html", "carte.html", "orientation.html", "fiche.html", "erreur.html"}
+CITIZEN_TEMPLATES = {"accueil.html", "carte.html", "orientation.html", "fiche.html", "erreur.html",
+                     "signaler.html", "signaler_merci.html"}
 UN_AN = 365 * 24 * 3600
 
 

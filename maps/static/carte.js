@@ -328,6 +328,11 @@
         ({ ars: " par l'ARS", source: " par une source nationale" }[offer.verifie_par] || ""), "fr-text--sm fr-mb-1w verification");
       parts.push(checked);
     }
+    const report = link(`/offres/${Number(offer.id)}/signaler?retour=${encodeURIComponent(location.pathname + location.search)}`,
+      t("Signaler une erreur"));
+    report.classList.add("fr-icon-warning-line", "fr-link--icon-left", "signaler");
+    parts.push(Object.assign(document.createElement("p"), { className: "fr-mb-0" }));
+    parts.at(-1).append(report);
     panel.replaceChildren(...parts);
     panel.hidden = false;
     // A marker shown on its own gets its tooltip; one inside a cluster (or not drawn) is
