@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from cartographie import signalements
+from cartographie import jeux, signalements
 from cartographie.contributions import Refus
 from cartographie.signalements import Limites
 from tests.test_contributions_securite import bearer, draft_in
@@ -94,6 +94,16 @@ def test_a_report_reaches_the_queue_of_the_offer_s_region_only(client, connectio
     assert client.get("/api/v1/ars/signalements").status_code == 401
     assert client.get("/api/v1/ars/signalements", params={"region": "76"},
                       headers=bearer(tokens["moderateur"])).status_code == 403
+
+
+def test_the_orientation_answer_links_each_offer_to_its_form_the_printed_sheet_does_not(
+        client, connection, settings, offers):
+    jeux.refresh(connection, settings.resolved_data_dir)
+    where = {"lieu": f"{STRASBOURG[1]}, {STRASBOURG[0]}", "cartes": "vaccination-adulte"}
+    answer = client.get("/orientation", params=where)
+    assert answer.status_code == 200
+    assert f'href="/offres/{offers["est"]}/signaler?retour=' in answer.text
+    assert "/signaler" not in client.get("/orientation/fiche", params=where).text
 
 
 def test_same_offer_and_reason_still_open_are_grouped_with_a_count(client, connection, offers):
