@@ -4,13 +4,15 @@ resolves it; the ARS of another région never sees it."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 
 from api.app import create_app
 from cartographie import comptes, jeux
 from tests.browser import artifact
 from tests.conftest import running
-from tests.test_browser import page, sign_in  # noqa: F401  (page fixture)
+from tests.test_accessibilite import audit, axe_context  # noqa: F401  (fixture)
+from tests.test_browser import PHONE, page, sign_in  # noqa: F401  (page fixture)
 from tests.test_pages_ars import national_offer
 
 STRASBOURG = (7.7521, 48.5734)
@@ -84,3 +86,22 @@ def test_a_citizen_reports_an_error_and_the_region_s_moderator_resolves_it(
     finally:
         with ingest_engine.begin() as connection:
             connection.execute(text("TRUNCATE signalement, signalement_envoi CASCADE"))
+
+
+@pytest.mark.parametrize("langue", ["fr", "ar"])
+def test_the_report_form_and_its_errors_have_no_serious_violation(axe_context,  # noqa: F811
+                                                                 live_server, demo_engine,
+                                                                 langue):
+    with demo_engine.connect() as connection:
+        offer_id = connection.execute(text(
+            "SELECT min(id) FROM offre WHERE statut = 'publiee'")).scalar_one()
+    phone = axe_context(PHONE, langue)
+    phone.goto(f"{live_server}/offres/{offer_id}/signaler?lang={langue}")
+    audit(phone, f"signaler-{langue}-telephone")
+    phone.check("#motif-autre", force=True)
+    phone.fill("#contact", "pas un contact")
+    phone.click("#envoyer-signalement")  # « Autre » without a text, a wrong contact: refused
+    phone.wait_for_selector("#erreurs-signalement")
+    assert phone.locator(".fr-error-text").count() == 2
+    audit(phone, f"signaler-erreurs-{langue}-telephone")
+    phone.screenshot(path=artifact(f"signaler-erreurs-{langue}.png"), full_page=True)

@@ -16,7 +16,7 @@ from cartographie import jeux, signalements
 from cartographie.contributions import Refus
 from cartographie.signalements import Limites
 from tests.test_contributions_securite import bearer, draft_in
-from tests.test_pages_ars import CSRF_FIELD, login, national_offer
+from tests.test_pages_ars import login, national_offer
 from tests.test_workers import ask, two_workers  # noqa: F401  (fixture)
 
 STRASBOURG = (7.7521, 48.5734)
@@ -60,8 +60,9 @@ def test_a_report_reaches_the_queue_of_the_offer_s_region_only(client, connectio
     form = client.get(f"/offres/{offers['est']}/signaler?retour=/cartes/vaccination-adulte")
     assert form.status_code == 200 and "Centre de vaccination Kléber" in form.text
     assert 'name="site_internet"' in form.text  # the honeypot, hidden
-    response = send(client, offers["est"], motif="telephone", texte="Le bon numéro : 03 88 11 22 33",
-                    contact="jeanne@example.fr", retour="/cartes/vaccination-adulte")
+    response = send(client, offers["est"], motif="telephone",
+                    texte="Le bon numéro : 03 88 11 22 33", contact="jeanne@example.fr",
+                    retour="/cartes/vaccination-adulte")
     assert response.status_code == 303
     thanks = client.get(response.headers["location"])
     assert thanks.status_code == 200 and "Merci pour votre signalement" in thanks.text
