@@ -33,6 +33,7 @@ from api.routers import (
     orientation,
     pages,
     sante,
+    signalements,
     themes,
     tiles,
     widget,
@@ -111,6 +112,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(espace_ars_revision.router)
     app.include_router(espace_ars_temporaire.router)
     app.include_router(espace_pro.router)
+    app.include_router(signalements.router)
+    app.include_router(signalements.api_router)
+    app.add_middleware(signalements.ReportBodyLimit)
     app.add_exception_handler(espace_ars.ConnexionRequise, espace_ars.to_login)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

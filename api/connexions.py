@@ -75,11 +75,12 @@ def record_failure(request: Request) -> None:
     failed_logins(request).failed(address_of(request))
 
 
-def check_origin(request: Request) -> None:
-    """A browser login must come from this service's own pages (login CSRF)."""
+def check_origin(request: Request, refus: str = "Connexion refusée") -> None:
+    """A browser login (or an anonymous form: « Signaler une erreur ») must come from this
+    service's own pages (cross-site request forgery)."""
     origin = request.headers.get("origin")
     if origin is None:
         return
     if urlsplit(origin).netloc != request.url.netloc:
-        raise HTTPException(403, "Connexion refusée : la demande ne vient pas des pages de ce "
+        raise HTTPException(403, f"{refus} : la demande ne vient pas des pages de ce "
                                  "service (en-tête Origin).")

@@ -866,3 +866,61 @@ class SessionPro(Base):
     csrf_empreinte: Mapped[str] = mapped_column(Text)
     cree_le: Mapped[dt.datetime] = now_column()
     expire_le: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- « Signaler une erreur » (issue 16): the public's reports, moderated by the ARS
+
+SIGNALEMENT_MOTIFS = ("ferme_definitivement", "horaires", "telephone", "adresse", "inexistante",
+                      "autre")
+SIGNALEMENT_STATUTS = ("ouvert", "corrige", "rejete")
+
+
+class Signalement(Base):
+    """Reports of one reason on one offer: open ones are grouped (``nombre``) until an ARS
+    of the offer's région marks them « corrigé » or « rejeté » (with a reason)."""
+
+    __tablename__ = "signalement"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    offre_id: Mapped[int] = mapped_column(ForeignKey("offre.id", ondelete="CASCADE"))
+    motif: Mapped[str] = mapped_column(Text)
+    statut: Mapped[str] = mapped_column(Text, server_default="ouvert")
+    nombre: Mapped[int] = mapped_column(Integer, server_default="1")
+    cree_le: Mapped[dt.datetime] = now_column()
+    dernier_le: Mapped[dt.datetime] = now_column()
+    traite_le: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    traite_par: Mapped[int | None] = mapped_column(
+        ForeignKey("utilisateur.id", ondelete="SET NULL"))
+    motif_rejet: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        CheckConstraint(one_of("motif", SIGNALEMENT_MOTIFS), name="motif"),
+        CheckConstraint(one_of("statut", SIGNALEMENT_STATUTS), name="statut"),
+        CheckConstraint("statut <> 'rejete' OR motif_rejet IS NOT NULL", name="rejet_motive"),
+        CheckConstraint("(statut = 'ouvert') = (traite_le IS NULL)", name="traite"),
+        Index("uq_signalement_ouvert", "offre_id", "motif", unique=True,
+              postgresql_where=text("statut = 'ouvert'")),
+        Index("ix_signalement_statut_traite_le", "statut", "traite_le"),
+    )
+
+
+class SignalementMessage(Base):
+    """What one person wrote, and how to reach them if they wished (personal data: shown to
+    the région's ARS only, erased some days after the report is resolved)."""
+
+    __tablename__ = "signalement_message"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    signalement_id: Mapped[int] = mapped_column(
+        ForeignKey("signalement.id", ondelete="CASCADE"), index=True)
+    texte: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(Text)
+    recu_le: Mapped[dt.datetime] = now_column()
+
+
+class SignalementEnvoi(Base):
+    """One accepted report from a client address (its SHA-256 only), for the rate limit
+    shared by every worker; rows older than the window are swept."""
+
+    __tablename__ = "signalement_envoi"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    empreinte: Mapped[str] = mapped_column(Text)
+    le: Mapped[dt.datetime] = now_column()
+    __table_args__ = (Index("ix_signalement_envoi_empreinte_le", "empreinte", "le"),)

@@ -93,6 +93,20 @@ class Settings(BaseSettings):
         default=1000.0,
         description="Distance (m) dont une contribution ARS peut déplacer une offre nationale.",
     )
+    signalements_par_heure: int = Field(
+        default=5, ge=1,
+        description="Signalements « Signaler une erreur » acceptés au plus par heure depuis "
+                    "une même adresse (compte partagé par tous les processus, dans la base).",
+    )
+    signalements_texte_max: int = Field(
+        default=2000, ge=1, description="Caractères au plus du message d'un signalement.")
+    signalements_contact_max: int = Field(
+        default=200, ge=1, description="Caractères au plus du contact d'un signalement.")
+    signalements_conservation_jours: int = Field(
+        default=30, ge=0,
+        description="Jours pendant lesquels le contact laissé par la personne qui signale est "
+                    "gardé après le traitement du signalement (puis effacé).",
+    )
     database_read_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_READ_URL", "CARTOGRAPHIE_DATABASE_READ_URL"),

@@ -102,7 +102,8 @@ def test_the_espace_ars_forms_have_no_serious_violation(axe_context, settings, i
     with running(create_app(settings, engine=ingest_engine)) as url:
         page.goto(f"{url}/ars/connexion")
         sign_in(page, url, token)
-        for chemin in ("/ars", "/ars/offres/nouvelle", "/ars/import", "/ars/journal"):
+        for chemin in ("/ars", "/ars/offres/nouvelle", "/ars/import", "/ars/journal",
+                       "/ars/signalements"):
             page.goto(url + chemin)
             audit(page, "ars" + chemin.replace("/", "-"))
 

@@ -34,7 +34,7 @@ def test_no_read_endpoint_answers_a_server_error(demo_engine, settings):
         never_a_server_error()
 
 
-WRITE_SIDE = r"^/api/v1/(contributions|session|audit)"
+WRITE_SIDE = r"^/api/v1/(contributions|session|audit|ars)"
 
 
 def test_no_write_endpoint_answers_a_server_error(client, connection):

@@ -38,7 +38,7 @@ from api.routers.contributions import (
     receive_import,
 )
 from api.routers.pages import TEMPLATES, page
-from cartographie import audit, catalogue, comptes, contributions
+from cartographie import audit, catalogue, comptes, contributions, signalements
 from cartographie.comptes import Compte
 from cartographie.contributions import FiltreOffres, Refus
 from ingest import contributions as ars
@@ -87,6 +87,7 @@ class Visiteur:
     compte: Compte
     csrf: str
     csrf_empreinte: str
+    signalements: int = 0  # open « Signaler une erreur » reports in scope, for the menu
 
 
 def visiteur(request: Request, session: WriteSession) -> Visiteur:
@@ -95,7 +96,8 @@ def visiteur(request: Request, session: WriteSession) -> Visiteur:
     if found is None or not comptes.csrf_matches(found[1], csrf):
         raise ConnexionRequise()
     assert csrf is not None
-    return Visiteur(found[0], csrf, found[1])
+    return Visiteur(found[0], csrf, found[1],
+                    signalements.open_count(session.connection(), found[0].code_region))
 
 
 def verifie(visiteur: Annotated[Visiteur, Depends(visiteur)],

@@ -54,7 +54,7 @@ router = APIRouter(include_in_schema=False)
 
 # The pages a citizen or the person oriented reads, in their language; the Espace ARS stays French.
 CITIZEN_TEMPLATES = {"accueil.html", "carte.html", "orientation.html", "fiche.html", "erreur.html",
-                     "widget_orientation.html"}
+                     "widget_orientation.html", "signaler.html", "signaler_merci.html"}
 UN_AN = 365 * 24 * 3600
 
 

@@ -347,6 +347,11 @@
     parts.push(row("Sources", document.createTextNode(sources.join(", ") || "—")));
     if (offer.maj_le) parts.push(row("Mise à jour", document.createTextNode(new Date(offer.maj_le).toLocaleDateString("fr-FR"))));
     if (offer.verifie_le) parts.push(textNode("p", verification(offer), "fr-text--sm fr-mb-1w verification"));
+    const report = link(`/offres/${Number(offer.id)}/signaler?retour=${encodeURIComponent(location.pathname + location.search)}`,
+      t("Signaler une erreur"));
+    report.classList.add("fr-icon-warning-line", "fr-link--icon-left", "signaler");
+    parts.push(Object.assign(document.createElement("p"), { className: "fr-mb-0" }));
+    parts.at(-1).append(report);
     panel.replaceChildren(...parts);
     panel.hidden = false;
     // A marker shown on its own gets its tooltip; one inside a cluster (or not drawn) is
