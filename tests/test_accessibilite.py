@@ -153,6 +153,8 @@ def test_screenshots_of_the_arabic_sheet_and_the_ukrainian_card(axe_context, liv
     assert page.inner_text("h1") == "Вакцинація дорослих"
     assert page.is_checked("#ouvert") and "Відчинено зараз" in page.inner_text("label[for=ouvert]")
     assert page.locator("#liste .ouverture").first.inner_text().startswith("Відчинено")
+    page.wait_for_load_state("networkidle")  # the list, again after the map moved to the offer
+    assert page.inner_text("#etat").startswith("Послуг у цій зоні: ")
     shots.append(artifact("17-carte-ukrainien.png"))
     page.screenshot(path=shots[1], full_page=True)
     page.goto(f"{live_server}/cartes/vaccination-adulte?lecture=facile")

@@ -27,6 +27,7 @@
   const t = (french, values = {}) => (TEXTES[french] || french).replace(
     /%\((\w+)\)s/g, (whole, name) => (name in values ? String(values[name]) : whole));
   const plural = (n, one, many) => t(n > 1 ? many : one, { nombre: n });
+  const COLON = LANGUE === "fr" ? " : " : ": ";  // French typography puts a space before
 
   const state = readState();
   const map = L.map("carte", { preferCanvas: true, zoomSnap: 0.5 });
@@ -204,9 +205,10 @@
     document.getElementById("carte").dataset.offres = "";
   }
 
-  function kilometres(metres) {
-    const number = new Intl.NumberFormat(LANGUE, { maximumFractionDigits: 1, minimumFractionDigits: metres < 1000 ? 0 : 1, numberingSystem: "latn" });
-    return metres < 1000 ? `${number.format(Math.round(metres))} m` : `${number.format(metres / 1000)} km`;
+  function distance(metres) {
+    const number = (value, digits) => new Intl.NumberFormat(LANGUE, { minimumFractionDigits: digits, maximumFractionDigits: digits, numberingSystem: "latn" }).format(value);
+    return metres < 1000 ? t("à %(distance)s m", { distance: number(Math.round(metres), 0) })
+      : t("à %(distance)s km", { distance: number(metres / 1000, 1) });
   }
 
   /* The national identifiers a professional quotes (FINESS, ROR), straight from the list. */
@@ -234,7 +236,7 @@
       const ids = sourceIds(offer);
       if (ids) button.append(textNode("span", ids, "fr-text--xs offre-identifiants"));
       if (offer.distance_m !== undefined && state.lat !== null) {
-        button.append(textNode("span", t("à %(distance)s", { distance: kilometres(offer.distance_m) }), "fr-badge fr-badge--sm"));
+        button.append(textNode("span", distance(offer.distance_m), "fr-badge fr-badge--sm"));
       }
       if (offer.ouverture && offer.ouverture.etat !== "inconnu") button.append(openingBadge(offer.ouverture));
       button.addEventListener("click", () => openOffer(offer.id, true));
@@ -317,7 +319,7 @@
     const data = document.createElement("span");
     if (fromSources) { data.lang = "fr"; data.dir = "ltr"; }
     data.append(content);
-    line.append(textNode("strong", `${t(label)} : `), data);
+    line.append(textNode("strong", `${t(label)}${COLON}`), data);
     return line;
   }
 
@@ -326,7 +328,7 @@
   async function openOffer(id, fromList) {
     let offer;
     try { offer = await getJson(`/api/v1/offres/${Number(id)}`); } catch (error) {
-      panel.hidden = false; panel.replaceChildren(textNode("p", `${t("Offre indisponible")} : ${error.message}`));
+      panel.hidden = false; panel.replaceChildren(textNode("p", `${t("Offre indisponible")}${COLON}${error.message}`));
       return;
     }
     state.offre = offer.id;
