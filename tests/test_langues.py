@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -14,7 +16,8 @@ from babel.messages.pofile import read_po
 
 from api.routers.pages import CITIZEN_TEMPLATES, TEMPLATES
 from benchmarks.lisibilite import card_scores
-from maps import langues
+from cartographie.ouverture import state_at
+from maps import langues, textes_offre
 from maps.facile import texte_facile
 from maps.folium_maps import TEMPLATES_DIR
 
@@ -306,3 +309,36 @@ def test_every_text_carte_js_writes_has_a_translation_in_the_page():
     assert given, "carte.js says its texts through t(), row() and plural()"
     assert given - keys == set()
     assert sentences - keys - set(JS_NOT_MESSAGES) == set()
+
+
+@pytest.fixture
+def speaking():
+    """Render in a language for one test, then French again."""
+    yield langues.activer
+    langues.activer(langues.FRANCAIS)
+
+
+def test_the_opening_state_and_the_check_date_are_said_in_the_pages_language(speaking):
+    paris = ZoneInfo("Europe/Paris")
+    hours = "Mo-Fr 09:00-18:00"
+    noon, evening = (dt.datetime(2026, 12, 4, h, m, tzinfo=paris) for h, m in ((12, 0), (19, 0)))
+    open_now = state_at(hours, "67", noon).as_json()
+    closed = state_at(hours, "67", evening).as_json()  # a Friday evening: Monday next
+    said = {}
+    for code in ("fr", "en", "uk", "ar", "es"):
+        speaking(code)
+        said[code] = [" ".join(textes_offre.ouverture_libelle(s).split()) for s in
+                      (open_now, closed)]
+    assert said["fr"] == ["Ouvert · ferme à 18 h 00", "Fermé · ouvre lundi à 9 h 00"]
+    assert said["en"] == ["Open · closes at 6:00 PM", "Closed · opens Monday at 9:00 AM"]
+    assert said["uk"] == ["Відчинено · зачиняється о 18:00",
+                          "Зачинено · відчиняється понеділок, о 09:00"]
+    assert said["es"] == ["Abierto · cierra a las 18:00", "Cerrado · abre el lunes a las 9:00"]
+    assert said["ar"][0].startswith("مفتوح · يُغلق في الساعة 6:00")
+    speaking("en")
+    assert textes_offre.verification_libelle({"verifie_le": "2026-12-02", "verifie_par": "ars"}) \
+        == "Information checked on December 2, 2026 by the ARS"
+    speaking("fr")
+    assert textes_offre.verification_libelle({"verifie_le": "2026-12-02T10:00:00+01:00",
+                                              "verifie_par": "source"}) \
+        == "Informations vérifiées le 02/12/2026 par une source nationale"
