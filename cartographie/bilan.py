@@ -19,19 +19,23 @@ from sqlalchemy import Connection, text
 from cartographie import audit
 from cartographie.comptes import Compte
 from cartographie.contributions import Refus
+from cartographie.textes import a_traduire
 
 LIEN_LONGUEUR_MAX = 2048
 PROFESSIONS = {"10": "Médecin", "21": "Pharmacien", "50": "Sage-femme", "60": "Infirmier"}
 PROFESSION_SLUGS = {"medecin": "10", "pharmacien": "21", "sage-femme": "50",
                     "infirmier": "60"}
 # The four age windows of the programme, with why each one matters.
+# The citizen pages show the reasons in the reader's language (``a_traduire``).
 TRANCHES_AGE = (
-    (18, 25, "l'entrée dans la vie adulte : alimentation, sommeil, santé sexuelle, "
-             "consommations, santé mentale"),
-    (45, 50, "le milieu de vie : dépistages des cancers, risques cardiovasculaires, "
-             "activité physique"),
-    (60, 65, "le passage à la retraite : maladies chroniques, vaccinations, lien social"),
-    (70, 75, "bien vieillir : prévention des chutes, autonomie, mémoire, audition et vue"),
+    (18, 25, a_traduire("l'entrée dans la vie adulte : alimentation, sommeil, santé sexuelle, "
+                        "consommations, santé mentale")),
+    (45, 50, a_traduire("le milieu de vie : dépistages des cancers, risques cardiovasculaires, "
+                        "activité physique")),
+    (60, 65, a_traduire("le passage à la retraite : maladies chroniques, vaccinations, "
+                        "lien social")),
+    (70, 75, a_traduire("bien vieillir : prévention des chutes, autonomie, mémoire, audition "
+                        "et vue")),
 )
 # Public: declared, delay passed, place still listed, and the answer is « oui ».
 VISIBLE = """d.statut = 'declaree' AND d.realise_bilan AND d.visible_le <= now()

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 
 from opening_hours import OpeningHours, ParserError, State
 
+from cartographie.textes import a_traduire
+
 PARIS = "Europe/Paris"
 # Overseas départements: their time zone and their subdivision in ``holidays.France``.
 OVERSEAS = {
@@ -118,10 +120,10 @@ def state_at(expression: str | None, code_departement: str | None,
     local = moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
     hours = _parsed(expression.strip(), zone) if expression and expression.strip() else None
     if hours is None:
-        return Ouverture("inconnu", "Horaires inconnus", local)
+        return Ouverture("inconnu", a_traduire("Horaires inconnus"), local)
     if (subdivision and "PH" in expression
             and local.date() in _local_holidays(subdivision, local.year)):
-        return Ouverture("inconnu", "Jour férié local : horaires à confirmer", local)
+        return Ouverture("inconnu", a_traduire("Jour férié local : horaires à confirmer"), local)
     state, _comment = hours.state(local)
     change = hours.next_change(local)
     if change is not None:
@@ -129,14 +131,14 @@ def state_at(expression: str | None, code_departement: str | None,
         if change - local > dt.timedelta(days=LOOK_AHEAD_DAYS - 1):
             change = None
     if state == State.UNKNOWN:
-        return Ouverture("inconnu", "Horaires à confirmer", local, change)
+        return Ouverture("inconnu", a_traduire("Horaires à confirmer"), local, change)
     if state == State.OPEN:
         if change is None:
-            return Ouverture("ouvert", "Ouvert", local)
+            return Ouverture("ouvert", a_traduire("Ouvert"), local)
         if change - local <= CLOSING_SOON:
             return Ouverture("ferme_bientot", f"Ferme bientôt ({_when(change, local)})",
                              local, change)
         return Ouverture("ouvert", f"Ouvert · ferme {_when(change, local)}", local, change)
     if change is not None and hours.state(change)[0] == State.OPEN:
         return Ouverture("ouvre", f"Fermé · ouvre {_when(change, local)}", local, change)
-    return Ouverture("ferme", "Fermé", local, change)
+    return Ouverture("ferme", a_traduire("Fermé"), local, change)

@@ -9,16 +9,20 @@ docs/accessibilite.md.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
 from api.app import create_app
-from cartographie import comptes
+from cartographie import bilan, comptes
 from tests.browser import artifact
 from tests.conftest import running
+from tests.test_bilan_declarations import RPPS, insert_places
 from tests.test_browser import DESKTOP, PHONE, STRASBOURG, sign_in
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -27,11 +31,19 @@ BLOQUANTES = {"serious", "critical"}
 ACCEPTEES: set[str] = set()
 ORIENTATION = "/orientation?lieu=Strasbourg&age=47&cartes=addiction-tabac&cartes=sante-mentale"
 SHEET = "/orientation/fiche?lieu=Strasbourg&age=47&cartes=addiction-tabac,sante-mentale"
-CARD = (f"/cartes/addiction-tabac?lieu=Strasbourg&lat={STRASBOURG['lat']}"
-        f"&lon={STRASBOURG['lon']}&rayon=5")
+WHERE = f"lieu=Strasbourg&lat={STRASBOURG['lat']}&lon={STRASBOURG['lon']}&rayon=5"
+CARD = f"/cartes/addiction-tabac?{WHERE}"
+# « Ouvert maintenant » on a Friday morning, in the person's browser (the offers open then).
+OPEN_CARD = f"/cartes/vaccination-adulte?{WHERE}&ouvert=true"
+FRIDAY_MORNING = dt.datetime(2026, 12, 4, 10, 30, tzinfo=ZoneInfo("Europe/Paris"))
+WIDGET = f"/widget/cartes/addiction-tabac?{WHERE}"
+BILAN = "/bilan?lieu=Strasbourg"
 PAGES = {
     "accueil": "/",
     "carte": CARD,
+    "carte-ouvert": OPEN_CARD,
+    "widget": WIDGET,
+    "bilan": "/bilan",
     "carte-facile": "/cartes/vaccination-adulte?lecture=facile",
     "orientation": ORIENTATION,
     "fiche": SHEET,
@@ -87,11 +99,35 @@ def axe_context(browser):
 @pytest.mark.parametrize("nom", list(PAGES))
 def test_no_serious_or_critical_violation(axe_context, live_server, nom, langue, taille):
     page = axe_context(DESKTOP if taille == "bureau" else PHONE, langue)
+    page.clock.set_fixed_time(FRIDAY_MORNING)
     separator = "&" if "?" in PAGES[nom] else "?"
     page.goto(f"{live_server}{PAGES[nom]}{separator}lang={langue}")
-    if nom == "carte":
+    if nom in ("carte", "carte-ouvert", "widget"):
         open_card_with_list_and_panel(page)
     audit(page, f"{nom}-{langue}-{taille}")
+
+
+@pytest.fixture
+def bilan_server(settings, ingest_engine):
+    """The app where a doctor has declared doing the bilan in Strasbourg and Colmar."""
+    with ingest_engine.begin() as connection:
+        places = insert_places(connection)
+        for name in ("strasbourg", "colmar"):
+            bilan.declarer(connection, RPPS, bilan.Reponse(places[name], True,
+                                                           "https://www.essai.fr/rdv"),
+                           dt.timedelta(0))
+    with running(create_app(settings, engine=ingest_engine)) as url:
+        yield url
+
+
+@pytest.mark.parametrize("langue", ["fr", "ar"])
+@pytest.mark.parametrize("taille", ["bureau", "telephone"])
+def test_the_bilan_page_with_its_professionals_has_no_serious_violation(
+        axe_context, bilan_server, langue, taille):
+    page = axe_context(DESKTOP if taille == "bureau" else PHONE, langue)
+    page.goto(f"{bilan_server}{BILAN}&lang={langue}")
+    assert page.locator(".bilan-professionnel").count() == 1
+    audit(page, f"bilan-resultats-{langue}-{taille}")
 
 
 def test_the_espace_ars_forms_have_no_serious_violation(axe_context, settings, ingest_engine):
@@ -110,18 +146,75 @@ def test_the_espace_ars_forms_have_no_serious_violation(axe_context, settings, i
 
 def test_screenshots_of_the_arabic_sheet_and_the_ukrainian_card(axe_context, live_server):
     page = axe_context(DESKTOP, "fr")
+    page.clock.set_fixed_time(FRIDAY_MORNING)
     page.goto(f"{live_server}{SHEET}&langue_fiche=ar")
     assert page.get_attribute("html", "dir") == "rtl"
     shots = [artifact("17-fiche-arabe.png")]
     page.screenshot(path=shots[0], full_page=True)
-    page.goto(f"{live_server}{CARD}&lang=uk")
+    page.goto(f"{live_server}{OPEN_CARD}&lang=uk")
     open_card_with_list_and_panel(page)
-    assert page.inner_text("h1") == "Тютюн"
+    assert page.inner_text("h1") == "Вакцинація дорослих"
+    assert page.is_checked("#ouvert") and "Відчинено зараз" in page.inner_text("label[for=ouvert]")
+    assert page.locator("#liste .ouverture").first.inner_text().startswith("Відчинено")
+    page.wait_for_load_state("networkidle")  # the list, again after the map moved to the offer
+    assert page.inner_text("#etat").startswith("Послуг у цій зоні: ")
     shots.append(artifact("17-carte-ukrainien.png"))
     page.screenshot(path=shots[1], full_page=True)
     page.goto(f"{live_server}/cartes/vaccination-adulte?lecture=facile")
     shots.append(artifact("17-carte-facile-a-lire.png"))
     page.locator(".editorial").screenshot(path=shots[2])
+
+
+def test_screenshot_of_the_arabic_bilan_page(axe_context, bilan_server):
+    page = axe_context(PHONE, "ar")
+    page.goto(f"{bilan_server}{BILAN}&lang=ar")
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert page.inner_text("h1") == "إجراء فحصي الوقائي"
+    assert "عدد المهنيين على بُعد أقل من 30 كم: 1" in page.inner_text("#contenu")
+    page.screenshot(path=artifact("17-bilan-arabe.png"), full_page=True)
+
+
+# Words only French writes; none may be read on a page in English outside the sources' data
+# (lang="fr") and code (translate="no"). Not « bilan »: « Mon bilan prévention » is a name.
+FRENCH_ONLY = re.compile(
+    r"\b(offres?|ouvert|ouverte|fermé|ferme|ouvre|horaires|chargement|vérifiées|proches?|"
+    r"aucune?|intégrer|chercher|besoins?|prochain|minuit|demain|professionnels?|dans|avec|"
+    r"pour|les|une|près|carte|commune|adresse)\b", re.I)
+TEXTS_READ = """() => {
+    const outside = (node) => !node.closest('[lang="fr"], [translate="no"], script, style, [hidden]');
+    const texts = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const node = walker.currentNode;
+        if (node.textContent.trim() && outside(node.parentElement)) texts.push(node.textContent.trim());
+    }
+    for (const element of document.querySelectorAll("[title], [aria-label], [placeholder], [alt]")) {
+        if (!outside(element)) continue;
+        for (const name of ["title", "aria-label", "placeholder", "alt"]) {
+            if (element.getAttribute(name)) texts.push(element.getAttribute(name));
+        }
+    }
+    return texts;
+}"""
+
+
+def french_read(page) -> list[str]:
+    return [text for text in page.evaluate(TEXTS_READ) if FRENCH_ONLY.search(text)]
+
+
+def test_pages_in_english_say_nothing_in_french_but_the_sources_data(axe_context, live_server,
+                                                                      bilan_server):
+    page = axe_context(DESKTOP, "fr")
+    page.clock.set_fixed_time(FRIDAY_MORNING)
+    for path in (OPEN_CARD, WIDGET, ORIENTATION):
+        page.goto(f"{live_server}{path}&lang=en")
+        if path != ORIENTATION:
+            open_card_with_list_and_panel(page)
+            assert page.locator("#fiche-offre .verification, #fiche-offre .ouverture").count()
+        assert french_read(page) == [], path
+    page.goto(f"{bilan_server}{BILAN}&lang=en")
+    assert page.locator(".bilan-professionnel").count() == 1
+    assert french_read(page) == []
 
 
 def test_keyboard_path_skip_link_filters_list_panel(axe_context, live_server):

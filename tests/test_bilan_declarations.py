@@ -21,6 +21,10 @@ NOW = dt.timedelta(0)
 
 @pytest.fixture
 def lieux(connection) -> dict[str, int]:
+    return insert_places(connection)
+
+
+def insert_places(connection) -> dict[str, int]:
     """Three places: two of one doctor (Strasbourg, Colmar), one of a pharmacist (Metz)."""
     run = connection.execute(text(
         "INSERT INTO run (source, emplacement) VALUES ('annuaire-sante', 'essai') RETURNING id"

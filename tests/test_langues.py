@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from html.parser import HTMLParser
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
+from api.routers.pages import CITIZEN_TEMPLATES, TEMPLATES
 from benchmarks.lisibilite import card_scores
-from maps import langues
+from cartographie.ouverture import state_at
+from maps import langues, textes_offre
 from maps.facile import texte_facile
 from maps.folium_maps import TEMPLATES_DIR
 
@@ -79,20 +86,41 @@ def test_a_missing_translation_falls_back_to_french_never_to_a_key(web, monkeypa
     assert "¿Dónde encontrar ayuda cerca de usted?" in html
 
 
+def extracted_messages() -> set[str | tuple[str, str]]:
+    """What ``pybabel extract`` reads (maps/babel.cfg): the templates, the gettext calls of
+    ``maps`` and the core's ``a_traduire`` texts; a plural is its (singular, plural) pair."""
+    root = Path(langues.__file__).parent.parent
+    with (root / "maps" / "babel.cfg").open() as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    keywords = DEFAULT_KEYWORDS | {"a_traduire": None}
+    return {message for package in ("maps", "cartographie")
+            for _, _, message, *_ in extract_from_dir(root / package, method_map, options_map,
+                                                      keywords=keywords) if message}
+
+
+def forms(message) -> list[tuple[str, str]]:
+    """Each (French, translated) pair of a catalogue entry, every plural form included."""
+    if isinstance(message.id, tuple):
+        return [(message.id[0 if i == 0 else 1], text) for i, text in enumerate(message.string)]
+    return [(message.id, message.string)]
+
+
 def test_every_template_string_is_translated_in_every_language():
-    french = {message for _, _, message, *_ in extract_from_dir(
-        TEMPLATES_DIR, method_map=[("**.html", "jinja2")]) if isinstance(message, str)}
-    assert len(french) > 80
+    french = {m if isinstance(m, str) else m[0] for m in extracted_messages()}
+    assert len(french) > 160
     for code in TRADUCTIONS:
         path = langues.LOCALES_DIR / code / "LC_MESSAGES" / "messages.po"
         with path.open("rb") as source:
             catalog = read_po(source)
-        translated = {m.id for m in catalog if m.id and m.string and not m.fuzzy}
+        translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog
+                      if m.id and all(t for _, t in forms(m)) and not m.fuzzy}
         assert french <= translated, (code, sorted(french - translated))
         for message in catalog:
-            if message.id:  # the same %(placeholders)s on both sides
-                assert sorted(re.findall(r"%\(\w+\)s", message.id)) == sorted(
-                    re.findall(r"%\(\w+\)s", message.string)), (code, message.id)
+            for original, text in forms(message) if message.id else ():
+                # The same %(placeholders)s, literal %% and HTML tags on both sides.
+                for pattern in (r"%\(\w+\)s", r"%%", r"<[^>]+>"):
+                    assert sorted(re.findall(pattern, original)) == sorted(
+                        re.findall(pattern, text)), (code, original, text)
 
 
 def test_every_taxonomy_label_is_translated_in_every_language(settings):
@@ -137,3 +165,180 @@ def test_each_card_has_an_easy_version_that_reads_clearly_easier(settings):
         easy = texte_facile(settings.resolved_data_dir / "taxonomie" / "facile", slug).texte
         sigles = set(re.findall(r"\b[A-Z]{3,}\b", easy)) - {"SOS"}  # SOS Amitié: a name
         assert not sigles, (slug, sigles)
+
+
+# Words of our templates' text that are the same in every language, each with its reason.
+SAME_IN_EVERY_LANGUAGE = {
+    "République": "the State's logo (« République Française »), never translated (DSFR)",
+    "Française": "the State's logo",
+    "API": "a technical name",
+    "OGC": "the standard « OGC API – Features »",
+    "Features": "the standard « OGC API – Features »",
+    "km": "the unit's symbol",
+}
+SPOKEN_ATTRIBUTES = {"title", "aria-label", "placeholder", "alt", "label"}
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+WORD = re.compile(r"[^\W\d_]{2,}")
+ADDRESS = re.compile(r"\S*[/?=]\S*")  # a URL or query (« {{ base_url }}bilan?lieu=… »)
+CODE = re.compile(r"\S*[-_./#:=?\d]\S*")  # in a literal: a path, a CSS class, a slug
+
+
+def prose(literal: str) -> bool:
+    """A string literal that reads as words (two at least), not as code."""
+    return len(WORD.findall(CODE.sub(" ", literal))) >= 2
+PLACEHOLDER = "\x00"
+
+
+class TextNodes(HTMLParser):
+    """The text a person reads or hears in one template's HTML (text nodes and the spoken
+    attributes), leaving out what is marked as not to translate (``lang="fr"``: the sources'
+    data; ``translate="no"``: code) and scripts."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[tuple[str, bool]] = []
+        self.texts: list[str] = []
+
+    def skipped(self) -> bool:
+        return any(skip for _, skip in self.open)
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        # <html lang> is the page's language, not a mark on the sources' data.
+        skip = ((values.get("lang") == "fr" and tag != "html")
+                or values.get("translate") == "no" or tag in ("script", "style"))
+        if not (self.skipped() or skip):
+            self.texts += [v for k, v in attrs if k in SPOKEN_ATTRIBUTES and v]
+        if tag not in VOID:
+            self.open.append((tag, skip))
+
+    def handle_endtag(self, tag):
+        if any(t == tag for t, _ in self.open):  # branches of an {% if %} may not balance
+            while self.open.pop()[0] != tag:
+                pass
+
+    def handle_data(self, data):
+        if not self.skipped():
+            self.texts.append(data)
+
+
+def next_token(tokens: list[tuple[int, str, str]], i: int) -> str:
+    return next((value for _, kind, value in tokens[i + 1:] if kind != "whitespace"), "")
+
+
+def untranslated_texts(source: str) -> list[str]:
+    """French a template writes outside ``_()`` / ``ngettext()`` / ``{% trans %}``: in its
+    HTML text, or as a string literal of an expression that is not a message."""
+    env = TEMPLATES.env
+    html, found, in_trans, call_depth, depth = [], [], False, None, 0
+    tokens = list(env.lex(source))
+    for i, (_, kind, value) in enumerate(tokens):
+        if kind == "data":
+            html.append(PLACEHOLDER if in_trans else value)
+        elif kind == "variable_begin":
+            html.append(PLACEHOLDER)
+        elif kind == "name" and i > 0 and tokens[i - 1][1] == "block_begin":
+            in_trans = {"trans": True, "endtrans": False}.get(value, in_trans)
+        elif kind == "name" and value in ("_", "gettext", "ngettext") and call_depth is None:
+            call_depth = depth
+        elif kind == "operator" and value in "([{":
+            depth += 1
+        elif kind == "operator" and value in ")]}":
+            depth -= 1
+            if call_depth is not None and depth == call_depth:
+                call_depth = None
+        elif (kind == "string" and call_depth is None and prose(value[1:-1])
+              and next_token(tokens, i) != ":"):  # a key (carte.js's French keys) is not shown
+            found.append(value[1:-1])
+    parser = TextNodes()
+    parser.feed("".join(html))
+    for text in parser.texts:
+        words = set(WORD.findall(ADDRESS.sub(" ", text.replace(PLACEHOLDER, " "))))
+        if words - set(SAME_IN_EVERY_LANGUAGE):
+            found.append(" ".join(text.split()))
+    return found
+
+
+def citizen_templates() -> list[str]:
+    """The pages a citizen reads, their base and every partial they include."""
+    partials = {p.name for p in TEMPLATES_DIR.glob("_*.html")}
+    return sorted(CITIZEN_TEMPLATES | {"base.html"} | partials)
+
+
+def test_no_citizen_template_writes_french_outside_a_message():
+    for name in citizen_templates():
+        source = (TEMPLATES_DIR / name).read_text(encoding="utf-8")
+        assert untranslated_texts(source) == [], name
+
+
+def test_the_check_of_untranslated_texts_sees_what_it_must():
+    """The check itself: a forgotten text, attribute or literal is caught; a message, the
+    sources' data, code, a URL, a proper name and a number are not."""
+    assert untranslated_texts('<p>Ouvert maintenant</p>') == ["Ouvert maintenant"]
+    assert untranslated_texts('<a title="Nouvelle fenêtre">{{ x }}</a>') == ["Nouvelle fenêtre"]
+    assert untranslated_texts("{{ {'ars': ' par l ARS'}[x] }}") == [" par l ARS"]
+    assert untranslated_texts(
+        '<p>{{ _("Ouvert") }} <span lang="fr">Centre <b>de</b> santé</span> '
+        '<code translate="no">?besoin=…</code> {{ base }}bilan?lieu={{ l }} 5 km · 12</p>'
+        '<p class="fr-logo">République<br>Française</p>'
+        '{{ ngettext("%(num)s an", "%(num)s ans", n, x="un mot") }}') == []
+    assert untranslated_texts('<html lang="fr"><p>Chercher</p></html>') == ["Chercher"]
+
+
+CARTE_JS = TEMPLATES_DIR.parent / "static" / "carte.js"
+# carte.js literals with words that are not ours to translate, with the reason.
+JS_NOT_MESSAGES = {
+    "use strict": "a JavaScript directive",
+    "liste nationale des lieux de vaccination": "a source's name, shown with the offer's data "
+                                                "(lang=\"fr\")",
+}
+
+
+def test_every_text_carte_js_writes_has_a_translation_in_the_page():
+    source = (TEMPLATES_DIR / "_textes_carte.html").read_text(encoding="utf-8")
+    pairs = re.findall(r'"((?:[^"\\]|\\.)*)": _\("((?:[^"\\]|\\.)*)"', source)
+    assert all(key == message for key, message in pairs), "a key is its French message"
+    keys = {key for key, _ in pairs}
+    script = CARTE_JS.read_text(encoding="utf-8")
+    given = set(re.findall(r'\b(?:t|row)\("([^"]+)"', script))
+    given |= {m for a, b in re.findall(r'plural\([^,]+, "([^"]+)", "([^"]+)"\)', script)
+              for m in (a, b)}
+    literals = set(re.findall(r'"([^"\n]*)"', script))
+    sentences = {text for text in literals if prose(text)}
+    assert given, "carte.js says its texts through t(), row() and plural()"
+    assert given - keys == set()
+    assert sentences - keys - set(JS_NOT_MESSAGES) == set()
+
+
+@pytest.fixture
+def speaking():
+    """Render in a language for one test, then French again."""
+    yield langues.activer
+    langues.activer(langues.FRANCAIS)
+
+
+def test_the_opening_state_and_the_check_date_are_said_in_the_pages_language(speaking):
+    paris = ZoneInfo("Europe/Paris")
+    hours = "Mo-Fr 09:00-18:00"
+    noon, evening = (dt.datetime(2026, 12, 4, h, m, tzinfo=paris) for h, m in ((12, 0), (19, 0)))
+    open_now = state_at(hours, "67", noon).as_json()
+    closed = state_at(hours, "67", evening).as_json()  # a Friday evening: Monday next
+    said = {}
+    for code in ("fr", "en", "uk", "ar", "es"):
+        speaking(code)
+        said[code] = [" ".join(textes_offre.ouverture_libelle(s).split()) for s in
+                      (open_now, closed)]
+    assert said["fr"] == ["Ouvert · ferme à 18 h 00", "Fermé · ouvre lundi à 9 h 00"]
+    assert said["en"] == ["Open · closes at 6:00 PM", "Closed · opens Monday at 9:00 AM"]
+    assert said["uk"] == ["Відчинено · зачиняється о 18:00",
+                          "Зачинено · відчиняється понеділок, о 09:00"]
+    assert said["es"] == ["Abierto · cierra a las 18:00", "Cerrado · abre el lunes a las 9:00"]
+    assert said["ar"][0].startswith("مفتوح · يُغلق في الساعة 6:00")
+    speaking("en")
+    assert textes_offre.verification_libelle({"verifie_le": "2026-12-02", "verifie_par": "ars"}) \
+        == "Information checked on December 2, 2026 by the ARS"
+    speaking("fr")
+    assert textes_offre.verification_libelle({"verifie_le": "2026-12-02T10:00:00+01:00",
+                                              "verifie_par": "source"}) \
+        == "Informations vérifiées le 02/12/2026 par une source nationale"

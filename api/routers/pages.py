@@ -28,7 +28,7 @@ from cartographie import catalogue
 from cartographie.contacts import telephone_uri
 from cartographie.geocodage import Lieu
 from cartographie.horaires import describe_hours
-from maps import facile, folium_maps, langues
+from maps import facile, folium_maps, langues, textes_offre
 from maps.folium_maps import TEMPLATES_DIR
 from maps.qrcode import qr_svg
 
@@ -45,7 +45,10 @@ TEMPLATES.env.filters["horaires"] = describe_hours
 TEMPLATES.env.filters["tel"] = telephone_uri
 TEMPLATES.env.filters["km"] = lambda value: (
     "—" if value is None else f"{value:.1f} km".replace(".", ","))
-TEMPLATES.env.globals["publics_libelles"] = {"etudiants": "étudiants"}
+TEMPLATES.env.globals["ouverture_libelle"] = textes_offre.ouverture_libelle
+TEMPLATES.env.globals["verification_libelle"] = textes_offre.verification_libelle
+TEMPLATES.env.globals["date_lisible"] = textes_offre.date_lisible
+TEMPLATES.env.globals["publics_libelles"] = textes_offre.PUBLICS
 POINT = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 COMMUNE_CODE = re.compile(r"^\s*(\d[\dAB]\d{3})\s*$")
 
@@ -54,7 +57,8 @@ router = APIRouter(include_in_schema=False)
 
 # The pages a citizen or the person oriented reads, in their language; the Espace ARS stays French.
 CITIZEN_TEMPLATES = {"accueil.html", "carte.html", "orientation.html", "fiche.html", "erreur.html",
-                     "widget_orientation.html", "signaler.html", "signaler_merci.html"}
+                     "widget_orientation.html", "signaler.html", "signaler_merci.html",
+                     "bilan.html", "widget_carte.html"}
 UN_AN = 365 * 24 * 3600
 
 

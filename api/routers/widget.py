@@ -21,8 +21,9 @@ from api.deps import get_session
 from api.routers.pages import OrientationForm, card_map, orientation_answer, orientation_form, page
 
 router = APIRouter(include_in_schema=False)
+# The full page opens with the widget's filters, in its language.
 FILTERS = ("besoin", "type_offre", "gratuit", "age", "rayon", "lieu", "lat", "lon", "jeux",
-           "z", "c")
+           "z", "c", "ouvert", "lang")
 
 
 def public_base(request: Request) -> str:

@@ -20,6 +20,15 @@
   const panel = document.getElementById("fiche-offre");
   const placeMessage = document.getElementById("lieu-message");
 
+  // Our texts in the page's language (`_textes_carte.html`), the French key when one is
+  // missing; the offers' own data stays French (lang="fr").
+  const LANGUE = document.documentElement.lang || "fr";
+  const TEXTES = JSON.parse(document.getElementById("textes-carte")?.textContent || "{}");
+  const t = (french, values = {}) => (TEXTES[french] || french).replace(
+    /%\((\w+)\)s/g, (whole, name) => (name in values ? String(values[name]) : whole));
+  const plural = (n, one, many) => t(n > 1 ? many : one, { nombre: n });
+  const COLON = LANGUE === "fr" ? " : " : ": ";  // French typography puts a space before
+
   const state = readState();
   const map = L.map("carte", { preferCanvas: true, zoomSnap: 0.5 });
   window.cartographieFond(map, config.fond);
@@ -102,7 +111,7 @@
   async function getJson(url) {
     const response = await fetch(url, { headers: { Accept: "application/json" } });
     const body = await response.json();
-    if (!response.ok) throw new Error(body.detail || "erreur du service");
+    if (!response.ok) throw new Error(body.detail || t("erreur du service"));
     return body;
   }
 
@@ -123,7 +132,7 @@
     gridParams.set("bbox", bbox);
     const size = map.getSize();
     gridParams.set("cellules", Math.max(2, Math.ceil(Math.max(size.x, size.y) / CELL_PIXELS)));
-    statusLine.textContent = "Chargement des offres…";
+    statusLine.textContent = t("Chargement des offres…");
     try {
       // The list and the grid are asked together: a wide view needs both, and fast.
       const [page, grid] = await Promise.all([
@@ -142,7 +151,7 @@
       drawList(page);
       writeState();
     } catch (error) {
-      if (mine === request) statusLine.textContent = `Les offres n'ont pas pu être chargées : ${error.message}`;
+      if (mine === request) statusLine.textContent = t("Les offres n'ont pas pu être chargées : %(erreur)s", { erreur: error.message });
     }
   }
 
@@ -187,7 +196,7 @@
         className: "bulle", iconSize: [size, size],
         html: `<span>${Number(cell.nombre)}</span>`,
       });
-      const bubble = L.marker([cell.lat, cell.lon], { icon, keyboard: false, title: `${Number(cell.nombre)} offres` });
+      const bubble = L.marker([cell.lat, cell.lon], { icon, keyboard: false, title: plural(Number(cell.nombre), "%(nombre)s offre", "%(nombre)s offres") });
       bubble.on("click", () => map.setView([cell.lat, cell.lon], Math.min(map.getZoom() + 2, 18)));
       bubbles.addLayer(bubble);
     }
@@ -196,8 +205,10 @@
     document.getElementById("carte").dataset.offres = "";
   }
 
-  function kilometres(metres) {
-    return metres < 1000 ? `${Math.round(metres)} m` : `${(metres / 1000).toFixed(1).replace(".", ",")} km`;
+  function distance(metres) {
+    const number = (value, digits) => new Intl.NumberFormat(LANGUE, { minimumFractionDigits: digits, maximumFractionDigits: digits, numberingSystem: "latn" }).format(value);
+    return metres < 1000 ? t("à %(distance)s m", { distance: number(Math.round(metres), 0) })
+      : t("à %(distance)s km", { distance: number(metres / 1000, 1) });
   }
 
   /* The national identifiers a professional quotes (FINESS, ROR), straight from the list. */
@@ -225,27 +236,64 @@
       const ids = sourceIds(offer);
       if (ids) button.append(textNode("span", ids, "fr-text--xs offre-identifiants"));
       if (offer.distance_m !== undefined && state.lat !== null) {
-        button.append(textNode("span", `à ${kilometres(offer.distance_m)}`, "fr-badge fr-badge--sm"));
+        button.append(textNode("span", distance(offer.distance_m), "fr-badge fr-badge--sm"));
       }
       if (offer.ouverture && offer.ouverture.etat !== "inconnu") button.append(openingBadge(offer.ouverture));
       button.addEventListener("click", () => openOffer(offer.id, true));
       item.append(button);
       list.append(item);
     }
-    const where = state.lat !== null ? `les plus proches de ${state.lieu || "votre position"}` : "les plus proches du centre de la carte";
+    const nearest = state.lat === null ? t("La liste montre les %(nombre)s plus proches du centre de la carte.", { nombre: shown.length })
+      : state.lieu ? t("La liste montre les %(nombre)s plus proches de %(lieu)s.", { nombre: shown.length, lieu: state.lieu })
+        : t("La liste montre les %(nombre)s plus proches de votre position.", { nombre: shown.length });
     statusLine.textContent = page.total === 0
-      ? "Aucune offre dans cette zone avec ces filtres. Élargissez la carte ou retirez un filtre."
-      : `${page.total} offre${page.total > 1 ? "s" : ""} dans cette zone` +
-        (page.total > shown.length ? ` ; la liste montre les ${shown.length} ${where}.` : ".") +
-        (page.total > MAX_MARKERS ? " Zoomez pour voir chaque offre sur la carte." : "");
+      ? t("Aucune offre dans cette zone avec ces filtres. Élargissez la carte ou retirez un filtre.")
+      : [plural(page.total, "%(nombre)s offre dans cette zone.", "%(nombre)s offres dans cette zone."),
+        page.total > shown.length ? nearest : "",
+        page.total > MAX_MARKERS ? t("Zoomez pour voir chaque offre sur la carte.") : ""].filter(Boolean).join(" ");
   }
 
   /* -- one offer ----------------------------------------------------------------------- */
 
   const OPENING_BADGES = { ouvert: "success", ferme_bientot: "warning", ouvre: "error", ferme: "error", inconnu: "info" };
 
+  /* The place's wall clock as the API writes it (« 2026-12-04T18:00:00+01:00 »): a date in UTC
+   * terms, so that Intl names its day and time without the browser's own time zone. */
+  function wallClock(iso) {
+    const [, y, mo, d, h, mi] = iso.match(/^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/).map(Number);
+    return new Date(Date.UTC(y, mo - 1, d, h, mi));
+  }
+
+  function when(change, now) {
+    const format = (options) => new Intl.DateTimeFormat(LANGUE, { timeZone: "UTC", numberingSystem: "latn", ...options }).format(change);
+    const days = Math.round((Date.UTC(change.getUTCFullYear(), change.getUTCMonth(), change.getUTCDate()) -
+      Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) / 86400000);
+    const heure = format({ hour: "numeric", minute: "2-digit" });
+    if (days === 1 && change.getUTCHours() === 0 && change.getUTCMinutes() === 0) return t("à minuit");
+    if (days === 0) return t("à %(heure)s", { heure });
+    if (days === 1) return t("demain à %(heure)s", { heure });
+    if (days < 7) return t("%(jour)s à %(heure)s", { jour: format({ weekday: "long" }), heure });
+    return t("le %(date)s à %(heure)s", { date: format({ day: "numeric", month: "long" }), heure });
+  }
+
+  /* The API's French sentence on a French page; elsewhere said again from its instants
+   * (as maps/textes_offre.py does for the server-rendered pages). */
+  const SAID_FROM_CHANGE = { ouvert: "Ouvert · ferme %(quand)s", ferme_bientot: "Ferme bientôt (%(quand)s)", ouvre: "Fermé · ouvre %(quand)s" };
+
+  function openingLabel(ouverture) {
+    const pattern = SAID_FROM_CHANGE[ouverture.etat];
+    if (LANGUE === "fr" || !pattern || !ouverture.prochain_changement) return t(ouverture.libelle);
+    return t(pattern, { quand: when(wallClock(ouverture.prochain_changement), wallClock(ouverture.le)) });
+  }
+
+  function dayText(iso) {
+    const day = wallClock(`${iso.slice(0, 10)}T00:00`);
+    const options = LANGUE === "fr" ? { day: "2-digit", month: "2-digit", year: "numeric" } : { day: "numeric", month: "long", year: "numeric" };
+    return new Intl.DateTimeFormat(LANGUE, { timeZone: "UTC", numberingSystem: "latn", ...options }).format(day);
+  }
+
   function openingBadge(ouverture) {
-    const badge = textNode("span", ouverture.libelle, `fr-badge fr-badge--sm fr-badge--no-icon fr-badge--${OPENING_BADGES[ouverture.etat] || "info"} ouverture`);
+    const badge = textNode("span", openingLabel(ouverture), `fr-badge fr-badge--sm fr-badge--no-icon fr-badge--${OPENING_BADGES[ouverture.etat] || "info"} ouverture`);
     badge.dataset.etat = ouverture.etat;
     return badge;
   }
@@ -264,29 +312,24 @@
     return a;
   }
 
-  // The panel's labels in the page's language; the offer's own data stays French (lang="fr").
-  const TEXTES = JSON.parse(document.getElementById("textes-carte")?.textContent || "{}");
-  const t = (french) => TEXTES[french] || french;
-
-  function row(label, content) {
+  /* « Label : value »; a value from the sources is marked French, one of ours is not. */
+  function row(label, content, fromSources = true) {
     const line = document.createElement("p");
     line.className = "fr-mb-1w";
     const data = document.createElement("span");
-    data.lang = "fr";
-    data.dir = "ltr";
+    if (fromSources) { data.lang = "fr"; data.dir = "ltr"; }
     data.append(content);
-    line.append(textNode("strong", `${t(label)} : `), data);
+    line.append(textNode("strong", `${t(label)}${COLON}`), data);
     return line;
   }
 
-  // The day as the server wrote it (a source's data is dated at 00:00 UTC): no time zone shift.
-  const day = (iso) => iso.slice(0, 10).split("-").reverse().join("/");
+  // When the offer was last confirmed, and by whom (``verification.CONFIRMED_BY``).
   const VERIFICATION = {
-    ars: "Informations vérifiées le %(jour)s par l'ARS",
-    source: "Informations vérifiées le %(jour)s par une source nationale",
-    source_non_datee: "Informations lues le %(jour)s dans une source nationale (date de ses données inconnue)",
+    ars: "Informations vérifiées le %(date)s par l'ARS",
+    source: "Informations vérifiées le %(date)s par une source nationale",
+    source_non_datee: "Informations lues le %(date)s dans une source nationale (date de ses données inconnue)",
   };
-  const verification = (offer) => t(VERIFICATION[offer.verifie_par] || "Informations mises à jour le %(jour)s").replace("%(jour)s", day(offer.verifie_le));
+  const verification = (offer) => t(VERIFICATION[offer.verifie_par] || "Informations mises à jour le %(date)s", { date: dayText(offer.verifie_le) });
 
   // A temporary closure or temporary hours in force today, with the ARS's message (French).
   const TEMPORAIRES = { fermeture: "Fermé temporairement jusqu'au %(jour)s", horaires: "Horaires temporaires jusqu'au %(jour)s" };
@@ -294,7 +337,7 @@
     const line = document.createElement("p");
     line.className = "fr-mb-1w temporaire";
     line.dataset.genre = info.genre;
-    line.append(textNode("strong", t(TEMPORAIRES[info.genre]).replace("%(jour)s", day(info.au))));
+    line.append(textNode("strong", t(TEMPORAIRES[info.genre], { jour: dayText(info.au) })));
     for (const text of [info.horaires_texte, info.message]) {
       if (text) line.append(" ", Object.assign(textNode("span", text), { lang: "fr", dir: "ltr" }));
     }
@@ -306,7 +349,7 @@
   async function openOffer(id, fromList) {
     let offer;
     try { offer = await getJson(`/api/v1/offres/${Number(id)}`); } catch (error) {
-      panel.hidden = false; panel.replaceChildren(textNode("p", `${t("Offre indisponible")} : ${error.message}`));
+      panel.hidden = false; panel.replaceChildren(textNode("p", `${t("Offre indisponible")}${COLON}${error.message}`));
       return;
     }
     state.offre = offer.id;
@@ -337,15 +380,15 @@
       booking.className = "fr-btn fr-btn--sm";
       parts.push(booking);
     }
-    if (offer.ouverture) parts.push(row("En ce moment", openingBadge(offer.ouverture)));
+    if (offer.ouverture) parts.push(row("En ce moment", openingBadge(offer.ouverture), false));
     for (const info of offer.informations_temporaires || []) parts.push(temporaryInformation(info));
-    parts.push(row("Horaires", document.createTextNode(offer.horaires_texte || t("non renseignés"))));
+    parts.push(offer.horaires_texte ? row("Horaires", document.createTextNode(offer.horaires_texte)) : row("Horaires", t("non renseignés"), false));
     const access = Object.entries(offer.accessibilite || {}).map(([k, v]) => `${k.replaceAll("_", " ")} : ${v === true ? "oui" : v === false ? "non" : v}`);
-    parts.push(row("Accessibilité", document.createTextNode(access.length ? access.join(" ; ") : t("non renseignée"))));
+    parts.push(access.length ? row("Accessibilité", document.createTextNode(access.join(" ; "))) : row("Accessibilité", t("non renseignée"), false));
     if (offer.gratuit) parts.push(textNode("p", t("Gratuit"), "fr-badge fr-badge--green-emeraude"));
     const sources = [...new Set((offer.sources?.enregistrements || []).filter((s) => s.actif).map((s) => SOURCE_NAMES[s.source] || s.source))];
     parts.push(row("Sources", document.createTextNode(sources.join(", ") || "—")));
-    if (offer.maj_le) parts.push(row("Mise à jour", document.createTextNode(new Date(offer.maj_le).toLocaleDateString("fr-FR"))));
+    if (offer.maj_le) parts.push(row("Mise à jour", dayText(offer.maj_le), false));
     if (offer.verifie_le) parts.push(textNode("p", verification(offer), "fr-text--sm fr-mb-1w verification"));
     const report = link(`/offres/${Number(offer.id)}/signaler?retour=${encodeURIComponent(location.pathname + location.search)}`,
       t("Signaler une erreur"));
@@ -387,7 +430,7 @@
       setPlace(place.libelle, place.lat, place.lon);
       form.lieu.value = place.libelle;
     } catch (error) {
-      placeMessage.textContent = `Lieu introuvable : ${error.message}`;
+      placeMessage.textContent = t("Lieu introuvable : %(erreur)s", { erreur: error.message });
       placeMessage.hidden = false;
     }
   }
@@ -395,10 +438,10 @@
   document.getElementById("chercher-lieu").addEventListener("click", searchPlace);
   form.addEventListener("submit", (event) => { event.preventDefault(); searchPlace(); });
   document.getElementById("autour-de-moi").addEventListener("click", () => {
-    if (!navigator.geolocation) { placeMessage.textContent = "Votre navigateur ne donne pas sa position."; placeMessage.hidden = false; return; }
+    if (!navigator.geolocation) { placeMessage.textContent = t("Votre navigateur ne donne pas sa position."); placeMessage.hidden = false; return; }
     navigator.geolocation.getCurrentPosition(
-      (position) => setPlace("votre position", position.coords.latitude, position.coords.longitude),
-      () => { placeMessage.textContent = "Position indisponible : autorisez la géolocalisation ou saisissez une commune."; placeMessage.hidden = false; },
+      (position) => setPlace(t("votre position"), position.coords.latitude, position.coords.longitude),
+      () => { placeMessage.textContent = t("Position indisponible : autorisez la géolocalisation ou saisissez une commune."); placeMessage.hidden = false; },
       { timeout: 10000 });
   });
   for (const name of ["besoin", "type_offre", "gratuit", "ouvert", "age", "rayon"]) {
@@ -418,7 +461,7 @@
   fillForm();
   const sharedView = state.z !== null && state.c.length === 2 && state.c.every(Number.isFinite);
   if (state.lat !== null && state.lon !== null) {
-    setPlace(state.lieu || "lieu choisi", state.lat, state.lon);
+    setPlace(state.lieu || t("lieu choisi"), state.lat, state.lon);
   } else if (!sharedView) {
     map.fitBounds(FRANCE);
     if (state.lieu) searchPlace();
