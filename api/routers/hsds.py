@@ -114,7 +114,11 @@ def _listing(session: Session, filters: Filtres, paging: tuple[int, int], format
         return stream(connection, filters, items)
     page, per_page = paging
     total = recherche.count(connection, filters)
-    rows = recherche.page(connection, filters, per_page, (page - 1) * per_page)
+    offset = (page - 1) * per_page
+    if offset and not filters.near and filters.apres_id is None:
+        first = recherche.id_at(connection, filters, offset)
+        filters.apres_id, offset = (first - 1, 0) if first is not None else (None, offset)
+    rows = recherche.page(connection, filters, per_page, offset)
     context = hsds.context(connection, [row["id"] for row in rows])
     # orjson: a page of 1 000 services is megabytes, twice as fast to write as with json.
     return Response(orjson.dumps(page_object(total, page, per_page, items(rows, context))),
