@@ -274,8 +274,11 @@ def schedules(row: dict[str, Any], service_id: str) -> list[dict[str, Any]]:
             for index, ((opens, closes), days) in enumerate(sorted(found.items()))]
 
 
-def attributes(row: dict[str, Any], ctx: Contexte, service_id: str) -> list[dict[str, Any]]:
-    """The service's taxonomy terms: its cards and their themes, its kinds, its besoins."""
+def attributes(row: dict[str, Any], ctx: Contexte, service_id: str,
+               nested: bool) -> list[dict[str, Any]]:
+    """The service's taxonomy terms: its cards and their themes, its kinds, its besoins;
+    ``nested``: each term's object too (else its id and name: the terms' descriptions made
+    four fifths of a listing, and ``/hsds/taxonomy_terms`` gives them once)."""
     keys = [("carte", slug) for slug in row.get("cartes") or []]
     themes = {ctx.terms[key].get("parent_id") for key in keys if key in ctx.terms}
     keys += [key for key, term in ctx.terms.items() if key[0] == "theme" and term["id"] in themes]
@@ -284,7 +287,7 @@ def attributes(row: dict[str, Any], ctx: Contexte, service_id: str) -> list[dict
     return [{"id": part_id("attribut", service_id, ctx.terms[key]["id"]),
              "link_id": service_id, "link_entity": "service",
              "taxonomy_term_id": ctx.terms[key]["id"], "value": ctx.terms[key]["name"],
-             "taxonomy_term": ctx.terms[key]}
+             **({"taxonomy_term": ctx.terms[key]} if nested else {})}
             for key in dict.fromkeys(keys) if key in ctx.terms]
 
 
@@ -345,8 +348,10 @@ def service_at_location(row: dict[str, Any], ctx: Contexte,
 
 
 def service(row: dict[str, Any], ctx: Contexte, with_locations: bool = True,
-            organization_item: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One published offer as an HSDS service."""
+            organization_item: dict[str, Any] | None = None,
+            nested_terms: bool = False) -> dict[str, Any]:
+    """One published offer as an HSDS service; ``nested_terms`` for a single item (fully
+    nested, as the reference says), not in listings."""
     service_id = entity_id("service", row["id"])
     fees_description, cost_options = fees(row, service_id)
     place = service_at_location(row, ctx) if with_locations else None
@@ -372,7 +377,7 @@ def service(row: dict[str, Any], ctx: Contexte, with_locations: bool = True,
         "schedules": schedules(row, service_id),
         "service_areas": service_areas(row, service_id),
         "cost_options": cost_options,
-        "attributes": attributes(row, ctx, service_id),
+        "attributes": attributes(row, ctx, service_id, nested_terms),
         "service_at_locations": [place] if place else [],
         "organization": organization_item,
     })

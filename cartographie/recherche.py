@@ -333,6 +333,16 @@ def page(connection: Connection, filters: Filtres, limit: int = 20,
     return [dict(row) for row in connection.execute(text(sql), params).mappings()]
 
 
+def id_at(connection: Connection, filters: Filtres, offset: int) -> int | None:
+    """The id of the matching offer at ``offset`` in id order. Why: a deep page by offset
+    then reads ids only, where ``LIMIT … OFFSET`` computes every column of every row it
+    skips (a page of 1 000 at offset 30 000 took seconds at national scale)."""
+    condition, params = where(filters)
+    return connection.execute(text(
+        f"SELECT o.id FROM offre o WHERE {condition} ORDER BY o.id OFFSET :offset LIMIT 1"),
+        {**params, "offset": offset}).scalar_one_or_none()
+
+
 def search(connection: Connection, filters: Filtres, limit: int = 20,
            offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
     """The total matching and one page of offers.

@@ -96,7 +96,8 @@ def test_every_demo_offer_is_a_valid_service(demo_client, demo_engine):
               if s["service_at_locations"][0]["location"].get("external_identifier_type")]
     assert len(finess) > 2000
     assert sum(bool(s.get("schedules")) for s in services) > 0
-    assert all(attribute["taxonomy_term"]["id"] == attribute["taxonomy_term_id"]
+    terms = {t["id"]: t for t in walk(demo_client, "/hsds/taxonomy_terms", "taxonomy_term")}
+    assert all(attribute["value"] == terms[attribute["taxonomy_term_id"]]["name"]
                for s in services for attribute in s.get("attributes", []))
 
 
@@ -131,7 +132,12 @@ def test_single_items_are_the_listed_ones_fully_nested(demo_client):
     for item in listed:
         single = demo_client.get(f"/hsds/services/{item['id']}").json()
         assert_valid(single, "service")
-        assert {k: v for k, v in single.items() if k != "organization"} == item
+        assert {k: v for k, v in single.items() if k not in ("organization", "attributes")} == {
+            k: v for k, v in item.items() if k != "attributes"}
+        assert [a | {"taxonomy_term": None} for a in single["attributes"]] == [
+            a | {"taxonomy_term": None} for a in item["attributes"]]
+        assert all(a["taxonomy_term"]["id"] == a["taxonomy_term_id"]
+                   for a in single["attributes"])
         if item.get("organization_id"):
             assert single["organization"]["id"] == item["organization_id"]
             organization = demo_client.get(f"/hsds/organizations/{item['organization_id']}")

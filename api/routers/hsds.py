@@ -114,9 +114,15 @@ def _listing(session: Session, filters: Filtres, paging: tuple[int, int], format
         return stream(connection, filters, items)
     page, per_page = paging
     total = recherche.count(connection, filters)
-    rows = recherche.page(connection, filters, per_page, (page - 1) * per_page)
+    offset = (page - 1) * per_page
+    if offset and not filters.near and filters.apres_id is None:
+        first = recherche.id_at(connection, filters, offset)
+        filters.apres_id, offset = (first - 1, 0) if first is not None else (None, offset)
+    rows = recherche.page(connection, filters, per_page, offset)
     context = hsds.context(connection, [row["id"] for row in rows])
-    return JSONResponse(page_object(total, page, per_page, items(rows, context)))
+    # orjson: a page of 1 000 services is megabytes, twice as fast to write as with json.
+    return Response(orjson.dumps(page_object(total, page, per_page, items(rows, context))),
+                    media_type="application/json")
 
 
 @router.get("/services", summary="Les services (offres publiées), paginés ou en NDJSON")
@@ -148,7 +154,8 @@ def get_service(
     structure = (hsds.structure(session.connection(), row["structure_id"])
                  if row["structure_id"] else None)
     return JSONResponse(hsds.service(
-        row, context, organization_item=hsds.organization(structure) if structure else None))
+        row, context, organization_item=hsds.organization(structure) if structure else None,
+        nested_terms=True))
 
 
 @router.get("/service_at_locations", summary=(
