@@ -21,14 +21,17 @@ modifie_apres) -> rows written``, a function writing the offers as bytes to ``so
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import fcntl
 import gzip
 import hashlib
 import heapq
+import io
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -40,6 +43,7 @@ from sqlalchemy import Connection, text
 from api.representation import feature, offer_json
 from cartographie import recherche
 from cartographie.contributions import csv_lines
+from cartographie.hsds_tabulaire import hsds_tabulaire
 from cartographie.recherche import Filtres
 
 Ecrire = Callable[[Connection, IO[bytes], "dt.datetime | None"], int]
@@ -158,6 +162,15 @@ def write_geojson(connection: Connection, out: IO[bytes],
     return rows
 
 
+def write_hsds(connection: Connection, out: IO[bytes], modifie_apres: dt.datetime | None) -> int:
+    """The HSDS 3.0 tabular package (one CSV per table and datapackage.json), always whole:
+    a mirror follows the changes with /hsds/services?modified_after=. Rows: its services."""
+    package = hsds_tabulaire(connection)
+    out.write(package)
+    with zipfile.ZipFile(io.BytesIO(package)) as archive, archive.open("service.csv") as table:
+        return sum(1 for _ in csv.reader(io.TextIOWrapper(table, "utf-8"))) - 1
+
+
 @dataclass(frozen=True)
 class Telechargement:
     slug: str
@@ -166,6 +179,7 @@ class Telechargement:
     media_type: str
     description: str
     ecrire: Ecrire
+    suit_les_changements: bool = True  # ``?modified_after=`` gives only what changed
 
 
 TELECHARGEMENTS: list[Telechargement] = [
@@ -178,7 +192,12 @@ TELECHARGEMENTS: list[Telechargement] = [
     Telechargement("ndjson", "NDJSON", "offres.ndjson", "application/x-ndjson",
                    "Une offre JSON par ligne, comme /api/v1/offres : à lire en flux.",
                    write_ndjson),
-    # « Paquet HSDS 3.0 (tabulaire) » is one more entry here, its ecrire writing the zip.
+    Telechargement("hsds", "Paquet HSDS 3.0 (tabulaire)", "hsds-3.0-tabulaire.zip",
+                   "application/zip",
+                   "Norme Open Referral HSDS 3.0 : un CSV par table (services, lieux, "
+                   "structures, horaires, termes…) et datapackage.json ; toujours complet "
+                   "(les changements : /hsds/services?modified_after=).", write_hsds,
+                   suit_les_changements=False),
 ]
 
 

@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import threading
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -202,6 +203,8 @@ def test_processes_building_at_once_build_one_file(files, tmp_path):
 @pytest.mark.parametrize(("path", "status", "message"), [
     ("/donnees/offres.xlsx", 404, "Fichier inconnu « offres.xlsx »"),
     ("/donnees/offres.csv?modified_after=hier", 422, "modified_after"),
+    ("/donnees/hsds-3.0-tabulaire.zip?modified_after=2026-12-01T00:00:00", 422,
+     "toujours complet"),
 ])
 def test_bad_requests_are_refused_in_french(files, path, status, message):
     client, _ = files
@@ -216,7 +219,7 @@ def test_the_page_lists_each_file_and_the_footer_leads_to_it(files):
     html = client.get("/donnees").text  # built within the page's wait: few offers
     for export in TELECHARGEMENTS:
         assert f'href="/donnees/{export.fichier}"' in html
-    assert html.count(f"<td class=\"nombre\">{len(published_ids(engine))}</td>") == 3
+    assert html.count(f"<td class=\"nombre\">{len(published_ids(engine))}</td>") == 4
     assert "Licence Ouverte / Open Licence 2.0 (Etalab)" in html and "FINESS" in html
     assert "modified_after=" in html and "<code>retiree_le</code>" in html
     assert '<a href="/donnees">Téléchargements</a>' in client.get("/").text
@@ -256,3 +259,18 @@ def test_a_person_downloads_the_csv_from_the_page(browser, live_server, demo_cli
     shown = page.locator('#fichiers tr[data-format="csv"] td.nombre').inner_text()
     assert shown.replace("\u202f", "") == str(total)
     context.close()
+
+
+def test_the_hsds_package_is_listed_and_is_the_hsds_apis(files):
+    """The HSDS 3.0 tabular package, beside the three files: the same zip as /hsds/export.zip,
+    one service per published offer."""
+    client, engine = files
+    response = client.get("/donnees/hsds-3.0-tabulaire.zip", headers={"Accept-Encoding": ""})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = set(archive.namelist())
+        services = list(csv.DictReader(io.TextIOWrapper(archive.open("service.csv"), "utf-8")))
+    with zipfile.ZipFile(io.BytesIO(client.get("/hsds/export.zip").content)) as archive:
+        assert set(archive.namelist()) == names
+    assert {"datapackage.json", "service.csv", "location.csv", "organization.csv"} <= names
+    assert len(services) == len(published_ids(engine))

@@ -131,8 +131,9 @@ def streamed(request: Request, export: Telechargement, stream, headers: dict[str
 def download(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
-    fichier: Annotated[str, Path(max_length=100, description="offres.csv, offres.geojson "
-                                                            "ou offres.ndjson")],
+    fichier: Annotated[str, Path(max_length=100, description="offres.csv, offres.geojson, "
+                                                            "offres.ndjson ou "
+                                                            "hsds-3.0-tabulaire.zip")],
     modified_after: Annotated[dt.datetime | None, Query(
         description="Seulement les offres modifiées après cet instant (ISO 8601, UTC sans "
                     "fuseau), les retirées comprises (« statut » : retiree), comme "
@@ -143,6 +144,9 @@ def download(
         names = ", ".join(t.fichier for t in TELECHARGEMENTS)
         raise HTTPException(404, f"Fichier inconnu « {fichier} » : les fichiers sont {names}.")
     connection = session.connection()
+    if modified_after is not None and not export.suit_les_changements:
+        raise HTTPException(422, f"« {fichier} » est toujours complet : pour ne lire que les "
+                                 "changements, utilisez /hsds/services?modified_after=….")
     if modified_after is not None:
         if modified_after.tzinfo is None:
             modified_after = modified_after.replace(tzinfo=dt.UTC)
