@@ -272,5 +272,5 @@ def test_the_hsds_package_is_listed_and_is_the_hsds_apis(files):
         services = list(csv.DictReader(io.TextIOWrapper(archive.open("service.csv"), "utf-8")))
     with zipfile.ZipFile(io.BytesIO(client.get("/hsds/export.zip").content)) as archive:
         assert set(archive.namelist()) == names
-    assert {"datapackage.json", "service.csv", "location.csv", "organization.csv"} <= names
+    assert {"datapackage.json", "service.csv", "location.csv", "service_at_location.csv"} <= names
     assert len(services) == len(published_ids(engine))
