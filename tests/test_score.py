@@ -3,6 +3,8 @@ the real Grand Est demo data; its freshness decays with the age of the last conf
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import text
 
@@ -10,9 +12,16 @@ from cartographie import qualite
 from cartographie.score import SCORE
 
 
+def freshness(verifie_le: str) -> int:
+    """20 points under 6 months, none after 3 years, linear between (docs/fiabilite.md)."""
+    days = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(verifie_le)).total_seconds() / 86400
+    return round(20 * min(1, max(0, (1095 - days) / (1095 - 180))))
+
+
 def expected_score(offer: dict) -> int:
-    """The documented score, recomputed from the offer as the API gives it (freshly ingested:
-    full freshness)."""
+    """The documented score, recomputed from the offer as the API gives it: its freshness is
+    that of its last confirmation, the date of its source's data (the demo's FINESS extract and
+    vaccination list are of 2021: no freshness left)."""
     if offer["mode"] == "a_distance":
         position = 25
     elif offer["lat"] is None:
@@ -26,7 +35,8 @@ def expected_score(offer: dict) -> int:
             + (0 if not hours else 5 if "unknown" in hours else 15)
             + (10 if offer["public_age_min"] is not None or offer["public_age_max"] is not None
                or offer["public_publics"] else 0)
-            + (10 if len((offer["description"] or "").strip()) >= 30 else 0) + 20)
+            + (10 if len((offer["description"] or "").strip()) >= 30 else 0)
+            + freshness(offer["verifie_le"]))
 
 
 @pytest.fixture(scope="module")

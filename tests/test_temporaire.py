@@ -97,10 +97,19 @@ def test_an_editor_adds_a_closure_the_public_sees_it_from_its_first_day(base, in
     assert base["neudorf"] in {o["id"] for o in open_now["offres"]}
     listing = client.get(url, headers=bearer(base["est"])).json()["informations_temporaires"]
     assert [p["etat"] for p in listing] == ["en_cours", "a_venir"]
+    # Neudorf closed too: nothing else is near, the printed sheet keeps both and says it.
+    assert client.post(f"/api/v1/contributions/offres/{base['neudorf']}/informations-"
+                       "temporaires", headers=bearer(base["est"]), json={
+                           "type": "fermeture", "du": days(0), "au": days(2)}).status_code == 201
+    sheet = client.get("/orientation/fiche", params={
+        "code_commune": "67482", "cartes": "vaccination-adulte", "age": 40}).text
+    assert sheet.count("Fermé temporairement jusqu") == 2
+    assert "Travaux &lt;b&gt;urgents&lt;/b&gt; : allez au centre de Neudorf" in sheet
     with ingest_engine.connect() as connection:
         actions = connection.execute(text(
             "SELECT action, objet_id, code_region FROM audit ORDER BY id")).all()
-    assert actions == [("information_temporaire", str(offer), "44")] * 2
+    assert actions == [("information_temporaire", str(offer), "44")] * 2 + [
+        ("information_temporaire", str(base["neudorf"]), "44")]
 
 
 def test_after_its_last_day_it_is_kept_but_never_shown(base, ingest_engine):

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from api.routers.contributions import client_ip
 from api.routers.espace_ars import (
@@ -17,6 +18,7 @@ from api.routers.espace_ars import (
     Connecte,
     OfferId,
     Verifie,
+    Visiteur,
     WriteSession,
     editable_offer,
     refused,
@@ -30,8 +32,9 @@ PeriodId = Annotated[int, Path(ge=1, le=2**62)]
 EMPTY_FORM = {"genre": "fermeture", "du": "", "au": "", "horaires": "", "message": ""}
 
 
-def periods_page(request: Request, session, visiteur, offre_id: int, *, valeurs=None,
-                 erreurs=None, status: int = 200, message: str | None = None) -> HTMLResponse:
+def periods_page(request: Request, session: Session, visiteur: Visiteur, offre_id: int, *,
+                 valeurs: dict[str, str] | None = None, erreurs: list[str] | None = None,
+                 status: int = 200, message: str | None = None) -> HTMLResponse:
     connection = session.connection()
     offre = editable_offer(connection, visiteur.compte, offre_id)
     return page(request, "ars/temporaire.html", status, visiteur=visiteur, offre=offre,
