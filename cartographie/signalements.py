@@ -94,7 +94,7 @@ def checked(motif: str, texte: str, contact: str, limites: Limites) -> Signaleme
         erreurs["texte"] = (f"Le message dépasse {limites.texte_max} caractères "
                             f"({len(texte)}) : raccourcissez-le.")
     elif motif == "autre" and not texte:
-        erreurs["texte"] = "Avec « Autre », dites en quelques mots ce qui ne va pas."
+        erreurs["texte"] = "Avec « Autre chose », dites en quelques mots ce qui ne va pas."
     if len(contact) > limites.contact_max:
         erreurs["contact"] = f"Le contact dépasse {limites.contact_max} caractères."
     elif contact and not (COURRIEL.fullmatch(contact) or (

@@ -98,6 +98,8 @@ def test_the_report_form_and_its_errors_have_no_serious_violation(axe_context,  
     phone = axe_context(PHONE, langue)
     phone.goto(f"{live_server}/offres/{offer_id}/signaler?lang={langue}")
     audit(phone, f"signaler-{langue}-telephone")
+    # The bots' field is off screen without widening the page (also right to left).
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     phone.check("#motif-autre", force=True)
     phone.fill("#contact", "pas un contact")
     phone.click("#envoyer-signalement")  # « Autre » without a text, a wrong contact: refused
