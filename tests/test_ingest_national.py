@@ -36,8 +36,9 @@ def test_national_file_twice_gives_the_same_counts(ingest_engine):
     after_first = counts(ingest_engine)
     second = ingest(ingest_engine, "finess", str(NATIONAL), DATA)
     assert first.lus == second.lus == 95_333
-    # 2021 file: ~34,700 prevention establishments, all placed in their commune and région.
-    assert 34_000 < first.counts["inseres"] < 36_000
+    # 2021 file: 36,144 prevention establishments (471 of them CMP filed under their
+    # hospital's category), all placed in their commune and région.
+    assert 35_500 < first.counts["inseres"] < 36_500
     assert after_first["sans_commune"] == 0
     # 13 metropolitan régions, Guadeloupe, Martinique, Guyane, La Réunion, Saint-Barthélemy and
     # Saint-Martin: this 2021 file has no establishment in Mayotte (no 976 postcode at all).
