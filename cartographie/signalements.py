@@ -223,7 +223,9 @@ def resolve(connection: Connection, compte: Compte, signalement_id: int, decisio
                          "signalements.")
     if decision not in DECISIONS:
         raise Refus(422, "Décision inconnue : « corrige » ou « rejete » attendu.")
-    motif_rejet = " ".join((motif_rejet or "").split())[:500] or None
+    # A reason is a rejection's only: a « corrigé » sent with one does not keep it.
+    motif_rejet = (" ".join((motif_rejet or "").split())[:500] or None
+                   if decision == "rejete" else None)
     if decision == "rejete" and not motif_rejet:
         raise Refus(422, "Indiquez pourquoi le signalement est rejeté.")
     before = connection.execute(text("""

@@ -289,3 +289,14 @@ def test_rate_limit_is_shared_by_two_worker_processes(two_workers, ingest_engine
     finally:
         with ingest_engine.begin() as connection:
             connection.execute(text("TRUNCATE signalement, signalement_envoi CASCADE"))
+
+
+@pytest.mark.parametrize("retour", ["//ailleurs.example", "/\\ailleurs.example",
+                                    "/\t/ailleurs.example", "/\n/ailleurs.example",
+                                    "https://ailleurs.example/"])
+def test_the_way_back_never_leads_to_another_site(client, offers, retour):
+    """Browsers drop tabs and newlines from a link: « /\\t/ailleurs » would be « //ailleurs »."""
+    form = client.get(f"/offres/{offers['est']}/signaler", params={"retour": retour})
+    assert form.status_code == 200
+    assert '<a class="fr-btn fr-btn--secondary" href="/">' in form.text  # « Annuler »
+    assert '<input type="hidden" name="retour" value="/">' in form.text

@@ -22,25 +22,31 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import connexions
 from api.auth import CurrentAccount
-from api.deps import get_session, get_write_session
+from api.deps import get_session
 from api.problems import error_response, problem
 from api.routers.contributions import REFUSALS, client_ip
-from api.routers.espace_ars import PREFIX, Connecte, OptionalRegion, Verifie, refused
+from api.routers.espace_ars import (
+    PAGE_SIZE,
+    PREFIX,
+    Connecte,
+    OfferId,
+    OptionalRegion,
+    Verifie,
+    WriteSession,
+    refused,
+)
 from api.routers.pages import page
 from cartographie import signalements
 from cartographie.contributions import Refus, read_scope
 from cartographie.signalements import Limites, SignalementInvalide, TropDeSignalements
 
-OfferId = Annotated[int, Path(ge=1, le=2**62)]
 SignalementId = Annotated[int, Path(ge=1, le=2**62, description="Identifiant du signalement")]
-WriteSession = Annotated[Session, Depends(get_write_session)]
 ReadSession = Annotated[Session, Depends(get_session)]
 Statut = Annotated[str, Query(pattern=r"^(ouvert|corrige|rejete)$",
                               description="ouvert (à traiter), corrige ou rejete")]
 Numero = Annotated[int, Query(alias="page", ge=1, le=100_000)]
 QUEUE_PATH = f"{PREFIX}/signalements"
 API_PATH = "/api/v1/ars/signalements"
-PAGE_SIZE = 50
 BODY_MAX = 32_768  # the text's 2 000 characters, percent-encoded, with room to spare
 FORM_PATH = re.compile(r"^/offres/[0-9]+/signaler$")
 HONEYPOT = "site_internet"  # hidden from people (CSS, aria-hidden); bots fill it
@@ -77,9 +83,14 @@ def limites(request: Request) -> Limites:
     return Limites.of(request.app.state.settings)
 
 
+# A path of this service: no second slash or backslash after the first, and no space or control
+# character anywhere (browsers drop tabs and newlines, so « /\t/ailleurs.fr » would be « //… »).
+SAME_SITE_PATH = re.compile(r"/(?![/\\])[^\x00-\x20\\]*")
+
+
 def back_link(retour: str) -> str:
     """Where « Revenir » leads: a page of this service (a path, never another site)."""
-    ok = retour.startswith("/") and not retour.startswith(("//", "/\\"))
+    ok = SAME_SITE_PATH.fullmatch(retour) is not None
     return retour if ok and len(retour) <= 2000 else "/"
 
 
