@@ -15,6 +15,7 @@ reopens, with the same code as every other offer (``cartographie.ouverture``).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -88,6 +89,11 @@ def _osm_range(period: dict[str, Any]) -> str:
             f"{end.year} {MONTHS_OSM[end.month - 1]} {end.day:02d}")
 
 
+# « Mo 10:00-12:00, Sa 09:00-10:00 »: an OSM additional rule, which the period's dates would not
+# prefix (« Mo,We » and « 08:00-12:00, 14:00-18:00 » are one rule).
+ADDED_RULE = re.compile(r",\s+[A-Za-z]")
+
+
 def effective_hours(horaires: str | None, periods: list[dict[str, Any]] | None) -> str | None:
     """The regular hours with each period as dated rules after them (later OSM rules win on
     the days they name): closed, or closed except the temporary hours."""
@@ -108,7 +114,7 @@ def state(horaires: str | None, periods: list[dict[str, Any]] | None,
           code_departement: str | None, moment: dt.datetime) -> Ouverture:
     """« Ouvert maintenant » with the temporary periods: a closure says until when."""
     found = state_at(effective_hours(horaires, periods), code_departement, moment)
-    closure = closed_on(periods, day_of(moment))
+    closure = closed_on(periods, found.le.date())  # the place's own day (DROM)
     if closure is not None:
         return Ouverture("ferme", closure["libelle"], found.le, found.prochain_changement)
     if found.etat == "inconnu" and not (horaires and horaires.strip()):
@@ -140,6 +146,9 @@ def check(genre: str | None, du: dt.date | None, au: dt.date | None, horaires: s
     if genre == "horaires" and not (horaires and horaires.strip()):
         errors.append("horaires : donnez les horaires de la période (syntaxe OSM, "
                       "ex. « Mo-Fr 10:00-12:00 »)")
+    elif genre == "horaires" and ("||" in horaires or ADDED_RULE.search(horaires)):
+        errors.append("horaires : séparez les règles par « ; » (une règle ajoutée par « , » ou "
+                      "« || » ne prendrait pas les dates de la période)")
     elif genre == "horaires" and not readable(horaires):
         errors.append(f"horaires : « {horaires[:80]} » n'est pas lisible (syntaxe OSM, "
                       "ex. « Mo-Fr 10:00-12:00 »)")
