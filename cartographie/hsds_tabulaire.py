@@ -10,33 +10,21 @@ Schemas beside it. The package is built once per data version (``version_donnees
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 import zipfile
-from dataclasses import dataclass
-from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from cartographie import hsds
-from cartographie.cache import DataVersionCache
 from cartographie.recherche import Filtres
 from cartographie.settings import get_settings
 
-PACKAGES = DataVersionCache(size=1)
 BATCH = 1000
 CSV_FORMATS = {"email", "uri"}  # the string formats of Frictionless that HSDS uses
-
-
-@dataclass(frozen=True)
-class Paquet:
-    contenu: bytes
-    etag: str
-    last_modified: str
 
 
 def schema_dir(data_dir: Path | None = None) -> Path:
@@ -137,14 +125,3 @@ def hsds_tabulaire(connection: Connection, data_dir: Path | None = None) -> byte
                              for item in found[table].values())
             archive.writestr(f"{table}.csv", out.getvalue())
     return buffer.getvalue()
-
-
-def current(connection: Connection) -> Paquet:
-    """The package of the current data version, built at the first request of that version."""
-    def build(c: Connection) -> Paquet:
-        version, changed = c.execute(text(
-            "SELECT version_donnees_courante(), greatest((SELECT max(maj_le) FROM offre), "
-            "(SELECT max(maj_le) FROM structure))")).one()
-        return Paquet(hsds_tabulaire(c), f'"hsds-{version}"',
-                      format_datetime(changed.astimezone(dt.UTC), usegmt=True) if changed else "")
-    return PACKAGES.get(connection, "hsds", build)

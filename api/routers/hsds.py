@@ -15,13 +15,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from api.deps import get_session
 from api.representation import public_base
-from cartographie import hsds, hsds_tabulaire, recherche
+from cartographie import hsds, recherche
 from cartographie.recherche import MAX_LIMIT, MAX_RADIUS_KM, Filtres
 
 router = APIRouter(prefix="/hsds", tags=["HSDS 3.0"])
@@ -259,13 +259,9 @@ def get_taxonomy_term(
 
 @router.get("/export.zip", summary="Toutes les offres publiées en paquet tabulaire HSDS "
                                    "(CSV + datapackage.json)",
-            responses={200: {"content": {"application/zip": {}}}})
-def tabular_export(request: Request,
-                   session: Annotated[Session, Depends(get_session)]) -> Response:
-    package = hsds_tabulaire.current(session.connection())
-    headers = {"ETag": package.etag, "Last-Modified": package.last_modified,
-               "Cache-Control": "public, max-age=300"}
-    if package.etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    headers["Content-Disposition"] = 'attachment; filename="offres-prevention-hsds.zip"'
-    return Response(package.contenu, media_type="application/zip", headers=headers)
+            responses={308: {"description": "Le fichier de /donnees, refait à chaque version "
+                                            "des données"}})
+def tabular_export() -> RedirectResponse:
+    """The package is one of the downloads (built once per data version, shared by the
+    workers, ETag and gzip): this address leads there."""
+    return RedirectResponse("/donnees/hsds-3.0-tabulaire.zip", status_code=308)
