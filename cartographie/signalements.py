@@ -164,6 +164,8 @@ def submit(connection: Connection, offre: dict[str, Any], signalement: Signaleme
     audit.record(connection, None, "signalement", "signalement", signalement_id,
                  offre["code_region"], None,
                  {"offre_id": offre["id"], "motif": signalement.motif, "nombre": nombre})
+    # Swept on each write too, so contacts go on time even when nobody reads the queue.
+    erase_old_contacts(connection, limites)
     return signalement_id
 
 
