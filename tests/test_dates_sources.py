@@ -21,6 +21,7 @@ from ingest import dates
 from ingest.catalog import ingest
 from tests.test_ingest_formats import DATA, DEMO_VACCINATION, commune_of, real_csapas, structureet
 from tests.test_ingest_national import NATIONAL as NATIONAL_FHIR
+
 TODAY = dt.date(2026, 12, 2)
 
 

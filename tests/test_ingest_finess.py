@@ -295,7 +295,8 @@ def test_a_cmp_filed_under_its_hospital_category_is_offered_as_a_cmp(ingest_engi
                                            for line in pair]))
     with ingest_engine.connect() as connection:
         offers = connection.execute(text("""
-            SELECT o.nom, o.attributs->>'categorie_finess', o.attributs->>'categorie_finess_declaree',
+            SELECT o.nom, o.attributs->>'categorie_finess',
+                   o.attributs->>'categorie_finess_declaree',
                    s.categorie_finess, o.gratuit,
                    array(SELECT jeu_slug FROM jeu_offre j WHERE j.offre_id = o.id ORDER BY 1)
             FROM offre o JOIN structure s ON s.id = o.structure_id

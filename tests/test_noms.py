@@ -23,7 +23,8 @@ from cartographie.noms import (
     ("CENTRE DE SANTE DENTAIRE ASSN", "Centre de Santé Dentaire Association"),
     ("CMP ENFANTS HAUT DU LIEVRE", "CMP Enfants Haut du Lièvre"),
     # national file, first CMP offered in Lille (« ANT » is an antenne), Marseille, Lorraine
-    ("ANT CMP ADULT BOIS BLANCS EPSM AGGL LI", "Antenne CMP Adultes Bois Blancs EPSM Agglomération Li"),
+    ("ANT CMP ADULT BOIS BLANCS EPSM AGGL LI",
+     "Antenne CMP Adultes Bois Blancs EPSM Agglomération Li"),
     ("CAB INFIRMIER DU CENTRE", "Cabinet Infirmier du Centre"),
     ("CENTRE DE SANTE MUT DE LILLE", "Centre de Santé Mutualiste de Lille"),
     ("CMP CATTP HJ ENF DU CH BRIEY A BRIEY", "CMP CATTP HJ Enfants du CH Briey à Briey"),
