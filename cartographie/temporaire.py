@@ -89,9 +89,9 @@ def _osm_range(period: dict[str, Any]) -> str:
             f"{end.year} {MONTHS_OSM[end.month - 1]} {end.day:02d}")
 
 
-# « Mo 10:00-12:00, Sa 09:00-10:00 »: an OSM additional rule, which the period's dates would not
-# prefix (« Mo,We » and « 08:00-12:00, 14:00-18:00 » are one rule).
-ADDED_RULE = re.compile(r",\s+[A-Za-z]")
+# « Mo 10:00-12:00, Sa 09:00-10:00 » (or « …12:00,Sa … »): an OSM additional rule, which the
+# period's dates would not prefix (« Mo,We » and « 08:00-12:00, 14:00-18:00 » are one rule).
+ADDED_RULE = re.compile(r",\s+[A-Za-z]|[0-9+],\s*[A-Za-z]")
 
 
 def effective_hours(horaires: str | None, periods: list[dict[str, Any]] | None) -> str | None:

@@ -141,6 +141,8 @@ def test_cancelled_refused_and_invalid_periods(base, ingest_engine):
         # an OSM additional rule would open every Saturday of the year, not only in the period
         ({"type": "horaires", "du": days(0), "au": days(1),
           "horaires": "Mo 10:00-12:00, Sa 09:00-10:00"}, "séparez les règles par « ; »"),
+        ({"type": "horaires", "du": days(0), "au": days(1),
+          "horaires": "Mo 10:00-12:00,Sa 09:00-10:00"}, "séparez les règles par « ; »"),
         ({"type": "fermeture", "du": days(-9), "au": days(-2)}, "déjà finie"),
         ({"type": "fermeture", "du": days(0), "au": days(400)}, "au plus 366 jours"),
     ]:
